@@ -1,0 +1,47 @@
+#pragma once
+
+#include "odbox/util/fd.hpp"
+
+#include <filesystem>
+#include <string>
+
+namespace odbox::core {
+
+// The backup area of SPEC.md: <basedir>/odoo/ with one dump, manifest,
+// referenced-file list and file-store mirror per database, and runs.jsonl.
+class BackupArea {
+public:
+  explicit BackupArea(std::filesystem::path basedir);
+
+  [[nodiscard]] const std::filesystem::path& basedir() const noexcept { return m_basedir; }
+  [[nodiscard]] std::filesystem::path root() const { return m_basedir / "odoo"; }
+  [[nodiscard]] std::filesystem::path dump(const std::string& db) const;
+  [[nodiscard]] std::filesystem::path manifest(const std::string& db) const;
+  // The files the dump references (store_fname, file_size, checksum; TSV).
+  [[nodiscard]] std::filesystem::path references(const std::string& db) const;
+  [[nodiscard]] std::filesystem::path mirror(const std::string& db) const;
+  [[nodiscard]] std::filesystem::path runs_log() const { return root() / "runs.jsonl"; }
+  [[nodiscard]] std::filesystem::path lock_file() const { return root() / ".lock"; }
+
+  // Preflight without side effects: the area exists and is writable, or it
+  // can be created (its nearest existing parent is a writable directory).
+  // Throws UsageError naming the path and the fix.
+  void check_writable() const;
+
+  // Creates <basedir> and <basedir>/odoo (mode 0700) when missing and
+  // narrows wider modes to 0700 with a warning. Throws RunError.
+  void prepare() const;
+
+  // Removes temporary files left by a killed run (call with the lock held).
+  // Returns how many were removed.
+  int remove_stale_temporaries() const;
+
+private:
+  std::filesystem::path m_basedir;
+};
+
+// Creates `dir` with mode 0700 if missing, else narrows a wider mode to 0700
+// (with a warning). Throws RunError.
+void ensure_private_dir(const std::filesystem::path& dir);
+
+} // namespace odbox::core

@@ -1,0 +1,72 @@
+#pragma once
+
+#include "odbox/core/area.hpp"
+#include "odbox/core/config.hpp"
+#include "odbox/core/dump.hpp"
+#include "odbox/core/filestore.hpp"
+#include "odbox/core/manifest.hpp"
+#include "odbox/core/snapshot.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace odbox::core {
+
+// The external programs, resolved by preflight.
+struct Tools {
+  std::string pg_dump;
+  std::string pg_dump_version;  // "15.20"
+  std::string rsync;
+};
+
+// Preflight shared by hot and cold, before anything is touched: the
+// configuration, the tools, PostgreSQL, each database (exists, is an Odoo
+// database, pg_dump new enough) and the backup area. Throws UsageError
+// (exit 2) or RunError (exit 1, e.g. PostgreSQL unreachable).
+Tools preflight(const Config& config);
+
+// One database's backup, in the steps that hot and cold sequence
+// differently (cold stops Odoo between presync() and start()).
+//   presync()  copy the file store while Odoo runs (cold)
+//   start()    snapshot transaction, pg_dump --snapshot streaming into the
+//              area, the referenced-file list read in the same snapshot
+//   sync()     copy the file store (no deletion)
+//   finish()   wait for pg_dump, check the referenced files, commit the
+//              dump, the file list and the manifest, prune the mirror
+// Until finish() commits, the previous backup is untouched; destroying an
+// unfinished DatabaseBackup stops pg_dump and removes its temporary files.
+class DatabaseBackup {
+public:
+  DatabaseBackup(const Config& config, const BackupArea& area, const Tools& tools,
+                 std::string database, std::string kind);
+  ~DatabaseBackup();
+  DatabaseBackup(const DatabaseBackup&) = delete;
+  DatabaseBackup& operator=(const DatabaseBackup&) = delete;
+
+  void presync();
+  void start();
+  void sync();
+  // Throws RunError if the dump failed. The returned manifest is written;
+  // manifest.consistent() tells whether referenced files are missing.
+  Manifest finish();
+
+  [[nodiscard]] const std::string& database() const noexcept { return m_database; }
+  [[nodiscard]] Manifest& manifest() noexcept { return m_manifest; }
+
+private:
+  void timed(const std::string& phase, const std::function<void()>& step);
+  [[nodiscard]] std::filesystem::path live_store() const;
+
+  const Config& m_config;
+  const BackupArea& m_area;
+  const Tools& m_tools;
+  std::string m_database;
+  Manifest m_manifest;
+  std::unique_ptr<SnapshotTransaction> m_snapshot;
+  std::unique_ptr<DumpStream> m_dump;
+  std::optional<util::AtomicFile> m_references;
+};
+
+} // namespace odbox::core

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace odbox::core {
+
+// What the last successful backup of one database holds (<db>.manifest.json).
+struct Manifest {
+  int format = 1;
+  std::string tool_version;
+  std::string kind;  // "hot" | "cold"
+  std::string database;
+  std::string started_at;   // RFC 3339 UTC
+  std::string snapshot_at;  // when the snapshot was exported
+  std::string finished_at;
+  std::string server_version;
+  std::string pg_dump_version;
+  std::string dump_file;
+  std::uint64_t dump_bytes = 0;
+  std::string dump_sha256;
+  double dump_seconds = 0;
+  std::string references_file;
+  std::uint64_t referenced_files = 0;
+  std::uint64_t missing_count = 0;
+  std::vector<std::string> missing;
+  std::uint64_t filestore_files = 0;
+  std::uint64_t filestore_bytes = 0;
+  std::uint64_t pruned_files = 0;
+  // cold only
+  std::optional<std::uint64_t> sessions_removed;
+  std::optional<std::uint64_t> sessions_bytes_removed;
+  std::optional<double> downtime_seconds;
+  std::map<std::string, double> phases;  // phase name -> seconds
+
+  [[nodiscard]] bool consistent() const { return missing_count == 0; }
+  [[nodiscard]] nlohmann::json to_json() const;
+  // Throws std::runtime_error (nlohmann) for a malformed manifest.
+  static Manifest from_json(const nlohmann::json& j);
+};
+
+// Writes the manifest atomically (0600). Throws RunError.
+void write_manifest(const std::filesystem::path& file, const Manifest& manifest);
+// Reads a manifest; nothing if absent. Throws RunError if unreadable or malformed.
+std::optional<Manifest> read_manifest(const std::filesystem::path& file);
+
+// Appends one JSON line to runs.jsonl (O_APPEND, fsync; created 0600).
+// Errors are logged, not thrown: the report must not hide the run's result.
+void append_run_record(const std::filesystem::path& file, const nlohmann::json& record);
+
+} // namespace odbox::core

@@ -1,0 +1,73 @@
+#pragma once
+
+#include "odbox/util/fd.hpp"
+#include "odbox/util/sys_error.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+
+namespace odbox::util {
+
+// Commit-or-discard output: a temporary file (mode 0600) in the target's
+// directory, written, fsynced, renamed over the target and the directory
+// fsynced. Until commit() the target is untouched; the destructor of an
+// uncommitted file removes the temporary, so a failed or interrupted writer
+// leaves the previous content byte-for-byte intact.
+class AtomicFile {
+public:
+  // Options for large streamed outputs.
+  struct Options {
+    // Write back and drop written pages from the page cache as the file
+    // grows, so a dump of many GB does not evict the server's cache.
+    bool drop_cache = false;
+  };
+
+  // Temporary names are "<dir>/.<name>.tmp.<pid>.<n>" so that stale ones can
+  // be recognised (temp_prefix()) and removed by a later run.
+  static SysResult<AtomicFile> create(const std::filesystem::path& target, Options options);
+  static SysResult<AtomicFile> create(const std::filesystem::path& target) {
+    return create(target, Options{});
+  }
+  [[nodiscard]] static std::string temp_prefix(const std::filesystem::path& target);
+
+  AtomicFile(AtomicFile&&) noexcept;
+  AtomicFile& operator=(AtomicFile&&) noexcept;
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();
+
+  // Writes all of `data` (EINTR and short writes handled).
+  SysResult<void> write(const void* data, std::size_t size);
+  SysResult<void> write(std::string_view data) { return write(data.data(), data.size()); }
+  // fsync, rename over the target, fsync the directory.
+  SysResult<void> commit();
+  // Removes the temporary file now (also done by the destructor).
+  void discard() noexcept;
+
+  [[nodiscard]] std::uint64_t size() const noexcept { return m_size; }
+  [[nodiscard]] const std::filesystem::path& temp_path() const noexcept { return m_temp; }
+  [[nodiscard]] int fd() const noexcept { return m_fd.get(); }
+
+private:
+  AtomicFile(UniqueFd fd, std::filesystem::path temp, std::filesystem::path target,
+             Options options);
+  void writeback(bool final) noexcept;
+
+  UniqueFd m_fd;
+  std::filesystem::path m_temp;
+  std::filesystem::path m_target;
+  Options m_options;
+  std::uint64_t m_size = 0;
+  std::uint64_t m_synced = 0;   // bytes written back and dropped from the cache
+  std::uint64_t m_started = 0;  // bytes whose write-back was started
+  bool m_committed = false;
+};
+
+// Writes a whole small file atomically (mode 0600).
+SysResult<void> write_file_atomic(const std::filesystem::path& target, std::string_view data);
+
+// fsync of a directory (after a rename or unlink inside it).
+SysResult<void> fsync_dir(const std::filesystem::path& dir);
+
+} // namespace odbox::util

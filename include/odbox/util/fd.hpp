@@ -1,0 +1,36 @@
+#pragma once
+
+#include <utility>
+
+namespace odbox::util {
+
+// Owns a file descriptor; closes it on destruction. Move-only.
+class UniqueFd {
+public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) noexcept : m_fd(fd) {}
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  UniqueFd(UniqueFd&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      reset(std::exchange(other.m_fd, -1));
+    }
+    return *this;
+  }
+  ~UniqueFd() { reset(); }
+
+  [[nodiscard]] int get() const noexcept { return m_fd; }
+  [[nodiscard]] bool valid() const noexcept { return m_fd >= 0; }
+  explicit operator bool() const noexcept { return valid(); }
+
+  // Gives up ownership without closing.
+  int release() noexcept { return std::exchange(m_fd, -1); }
+  // Closes the current descriptor (errors ignored) and takes `fd`.
+  void reset(int fd = -1) noexcept;
+
+private:
+  int m_fd = -1;
+};
+
+} // namespace odbox::util

@@ -1,0 +1,129 @@
+#include "odbox/core/manifest.hpp"
+
+#include "odbox/core/errors.hpp"
+#include "odbox/util/atomic_file.hpp"
+#include "odbox/util/fd.hpp"
+#include "odbox/util/sys_error.hpp"
+
+#include <fcntl.h>
+#include <fstream>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+namespace odbox::core {
+
+using nlohmann::json;
+
+json Manifest::to_json() const {
+  json j = {
+      {"format", format},
+      {"tool_version", tool_version},
+      {"kind", kind},
+      {"database", database},
+      {"started_at", started_at},
+      {"snapshot_at", snapshot_at},
+      {"finished_at", finished_at},
+      {"postgresql",
+       {{"server_version", server_version}, {"pg_dump_version", pg_dump_version}}},
+      {"dump",
+       {{"file", dump_file},
+        {"bytes", dump_bytes},
+        {"sha256", dump_sha256},
+        {"seconds", dump_seconds}}},
+      {"filestore",
+       {{"files", filestore_files},
+        {"bytes", filestore_bytes},
+        {"pruned", pruned_files},
+        {"references_file", references_file},
+        {"referenced", referenced_files},
+        {"missing_count", missing_count},
+        {"missing", missing}}},
+      {"consistent", consistent()},
+  };
+  if (sessions_removed) {
+    j["sessions"] = {{"files_removed", *sessions_removed},
+                     {"bytes_removed", sessions_bytes_removed.value_or(0)}};
+  }
+  if (downtime_seconds) {
+    j["downtime_seconds"] = *downtime_seconds;
+  }
+  if (!phases.empty()) {
+    j["phases"] = phases;
+  }
+  return j;
+}
+
+Manifest Manifest::from_json(const json& j) {
+  Manifest m;
+  m.format = j.at("format").get<int>();
+  m.tool_version = j.value("tool_version", "");
+  m.kind = j.at("kind").get<std::string>();
+  m.database = j.at("database").get<std::string>();
+  m.started_at = j.value("started_at", "");
+  m.snapshot_at = j.value("snapshot_at", "");
+  m.finished_at = j.value("finished_at", "");
+  const auto& pg = j.at("postgresql");
+  m.server_version = pg.value("server_version", "");
+  m.pg_dump_version = pg.value("pg_dump_version", "");
+  const auto& dump = j.at("dump");
+  m.dump_file = dump.at("file").get<std::string>();
+  m.dump_bytes = dump.at("bytes").get<std::uint64_t>();
+  m.dump_sha256 = dump.at("sha256").get<std::string>();
+  m.dump_seconds = dump.value("seconds", 0.0);
+  const auto& fs = j.at("filestore");
+  m.filestore_files = fs.value("files", std::uint64_t{0});
+  m.filestore_bytes = fs.value("bytes", std::uint64_t{0});
+  m.pruned_files = fs.value("pruned", std::uint64_t{0});
+  m.references_file = fs.at("references_file").get<std::string>();
+  m.referenced_files = fs.value("referenced", std::uint64_t{0});
+  m.missing_count = fs.value("missing_count", std::uint64_t{0});
+  m.missing = fs.value("missing", std::vector<std::string>{});
+  if (j.contains("sessions")) {
+    m.sessions_removed = j["sessions"].value("files_removed", std::uint64_t{0});
+    m.sessions_bytes_removed = j["sessions"].value("bytes_removed", std::uint64_t{0});
+  }
+  if (j.contains("downtime_seconds")) {
+    m.downtime_seconds = j["downtime_seconds"].get<double>();
+  }
+  if (j.contains("phases")) {
+    m.phases = j["phases"].get<std::map<std::string, double>>();
+  }
+  return m;
+}
+
+void write_manifest(const std::filesystem::path& file, const Manifest& manifest) {
+  if (auto ok = util::write_file_atomic(file, manifest.to_json().dump(2) + "\n"); !ok) {
+    throw RunError("cannot write the manifest: " + ok.error().message());
+  }
+}
+
+std::optional<Manifest> read_manifest(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) {
+    return std::nullopt;
+  }
+  try {
+    return Manifest::from_json(json::parse(in));
+  } catch (const json::exception& e) {
+    throw RunError("manifest " + file.string() + " is malformed: " + e.what());
+  }
+}
+
+void append_run_record(const std::filesystem::path& file, const json& record) {
+  util::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                           0600));
+  if (!fd) {
+    spdlog::error("cannot record the run in {}: {}", file.string(),
+                  util::sys_error("open").message());
+    return;
+  }
+  const std::string line = record.dump() + "\n";
+  // One write(2) with O_APPEND: lines of concurrent writers never interleave.
+  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
+      ::fsync(fd.get()) != 0) {
+    spdlog::error("cannot record the run in {}: {}", file.string(),
+                  util::sys_error("write").message());
+  }
+}
+
+} // namespace odbox::core
