@@ -1,0 +1,77 @@
+#include "odbox/util/atomic_file.hpp"
+#include "test_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+using odbox::util::AtomicFile;
+using odbox::test::ScratchDir;
+
+namespace {
+std::size_t entries(const std::filesystem::path& dir) {
+  return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir),
+                                                std::filesystem::directory_iterator()));
+}
+} // namespace
+
+TEST(AtomicFile, TargetUntouchedUntilCommit) {
+  ScratchDir dir;
+  const auto target = dir.path() / "dump.sql";
+  odbox::test::write_text(target, "old");
+  {
+    auto file = AtomicFile::create(target);
+    ASSERT_TRUE(file);
+    ASSERT_TRUE(file->write("new content"));
+    EXPECT_EQ(odbox::test::read_text(target), "old");
+    ASSERT_TRUE(file->commit());
+  }
+  EXPECT_EQ(odbox::test::read_text(target), "new content");
+  EXPECT_EQ(entries(dir.path()), 1U);
+  struct stat st {};
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600U);
+}
+
+TEST(AtomicFile, DiscardedWithoutCommitLeavesOldContentAndNoTemporary) {
+  ScratchDir dir;
+  const auto target = dir.path() / "dump.sql";
+  odbox::test::write_text(target, "old");
+  {
+    auto file = AtomicFile::create(target);
+    ASSERT_TRUE(file);
+    ASSERT_TRUE(file->write("partial"));
+    EXPECT_EQ(entries(dir.path()), 2U);
+  }
+  EXPECT_EQ(odbox::test::read_text(target), "old");
+  EXPECT_EQ(entries(dir.path()), 1U);
+}
+
+TEST(AtomicFile, LargeStreamWithCacheDropping) {
+  ScratchDir dir;
+  const auto target = dir.path() / "big";
+  auto file = AtomicFile::create(target, {.drop_cache = true});
+  ASSERT_TRUE(file);
+  const std::string chunk(1 << 20, 'x');
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(file->write(chunk));
+  }
+  EXPECT_EQ(file->size(), 20U << 20U);
+  ASSERT_TRUE(file->commit());
+  EXPECT_EQ(std::filesystem::file_size(target), 20U << 20U);
+}
+
+TEST(AtomicFile, TempPrefixIdentifiesLeftovers) {
+  ScratchDir dir;
+  const auto target = dir.path() / "odoo.dump.sql";
+  auto file = AtomicFile::create(target);
+  ASSERT_TRUE(file);
+  EXPECT_TRUE(file->temp_path().filename().string().starts_with(AtomicFile::temp_prefix(target)));
+}
+
+TEST(AtomicFile, CreateFailsInMissingDirectory) {
+  ScratchDir dir;
+  auto file = AtomicFile::create(dir.path() / "missing" / "x");
+  ASSERT_FALSE(file);
+  EXPECT_EQ(file.error().call, "open");
+  EXPECT_NE(file.error().message().find("No such file"), std::string::npos);
+}

@@ -1,0 +1,33 @@
+#include "odbox/core/dump.hpp"
+
+#include <gtest/gtest.h>
+
+using odbox::core::dump_tail_is_complete;
+
+TEST(DumpTail, CompleteWithoutRestrictLine) {
+  EXPECT_TRUE(dump_tail_is_complete("COPY ...\n\\.\n\n--\n-- PostgreSQL database dump complete\n--\n\n"));
+}
+
+TEST(DumpTail, CompleteWithUnrestrictLine) {
+  // 15.14+ (CVE-2025-8714) end with "\unrestrict <key>" after the marker.
+  EXPECT_TRUE(dump_tail_is_complete(
+      "--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abcDEF123\n\n"));
+}
+
+TEST(DumpTail, TruncatedIsIncomplete) {
+  EXPECT_FALSE(dump_tail_is_complete("COPY public.t (a) FROM stdin;\n1\n2\n"));
+  EXPECT_FALSE(dump_tail_is_complete(""));
+  EXPECT_FALSE(dump_tail_is_complete("-- PostgreSQL database dump comp"));
+}
+
+TEST(DumpTail, SqlAfterTheMarkerIsIncomplete) {
+  // A marker inside data followed by more SQL is not the end of the dump.
+  EXPECT_FALSE(dump_tail_is_complete(
+      "-- PostgreSQL database dump complete\nINSERT INTO t VALUES (1);\n"));
+}
+
+TEST(PgDumpVersion, ParsesMajor) {
+  EXPECT_EQ(odbox::core::pg_dump_major_version("pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)"), 15);
+  EXPECT_EQ(odbox::core::pg_dump_major_version("pg_dump (PostgreSQL) 9.6.24"), 9);
+  EXPECT_EQ(odbox::core::pg_dump_major_version("rsync version 3.2.7"), 0);
+}

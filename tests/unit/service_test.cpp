@@ -1,0 +1,148 @@
+#include "odbox/core/errors.hpp"
+#include "odbox/core/service.hpp"
+#include "odbox/util/process.hpp"
+#include "test_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+using namespace odbox::core;
+using odbox::test::ScratchDir;
+
+namespace {
+
+// Records calls; start/stop fail on request.
+class FakeServices : public ServiceControl {
+public:
+  bool exists(const std::string&) override { return true; }
+  bool is_active(const std::string&) override { return active; }
+  void stop(const std::string& unit, std::chrono::seconds) override {
+    calls.push_back("stop " + unit);
+    if (fail_stop) {
+      throw RunError("stop failed");
+    }
+    active = false;
+  }
+  void start(const std::string& unit, std::chrono::seconds) override {
+    calls.push_back("start " + unit);
+    if (fail_start) {
+      throw RunError("start failed");
+    }
+    active = true;
+  }
+  bool active = true;
+  bool fail_stop = false;
+  bool fail_start = false;
+  std::vector<std::string> calls;
+};
+
+} // namespace
+
+TEST(OdooStoppedGuard, MarkerLivesExactlyWhileOdooIsStopped) {
+  ScratchDir dir;
+  FakeServices services;
+  const auto marker = OdooStoppedGuard::marker_path(dir.path() / "run", "odoo.service");
+  {
+    OdooStoppedGuard guard(services, "odoo.service", dir.path() / "run", std::chrono::seconds(5));
+    guard.stop(std::chrono::seconds(5));
+    EXPECT_FALSE(services.active);
+    EXPECT_TRUE(std::filesystem::exists(marker));
+    guard.restart();
+    EXPECT_TRUE(services.active);
+    EXPECT_FALSE(std::filesystem::exists(marker));
+    EXPECT_GE(guard.downtime_seconds(), 0.0);
+  }
+  EXPECT_EQ(services.calls, (std::vector<std::string>{"stop odoo.service", "start odoo.service"}));
+}
+
+TEST(OdooStoppedGuard, DestructorStartsOdooOnUnwinding) {
+  ScratchDir dir;
+  FakeServices services;
+  try {
+    OdooStoppedGuard guard(services, "odoo.service", dir.path(), std::chrono::seconds(5));
+    guard.stop(std::chrono::seconds(5));
+    throw RunError("pg_dump failed");
+  } catch (const RunError&) {
+  }
+  EXPECT_TRUE(services.active);
+}
+
+TEST(OdooStoppedGuard, FailedRestartIsExitFiveAndKeepsTheMarker) {
+  ScratchDir dir;
+  FakeServices services;
+  OdooStoppedGuard guard(services, "odoo.service", dir.path(), std::chrono::seconds(5));
+  guard.stop(std::chrono::seconds(5));
+  services.fail_start = true;
+  try {
+    guard.restart();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::restart_failed);
+    EXPECT_NE(std::string(e.what()).find("ODOO IS DOWN"), std::string::npos);
+  }
+  EXPECT_TRUE(std::filesystem::exists(OdooStoppedGuard::marker_path(dir.path(), "odoo.service")));
+}
+
+TEST(OdooStoppedGuard, NothingHappensWhenNotStopped) {
+  ScratchDir dir;
+  FakeServices services;
+  {
+    OdooStoppedGuard guard(services, "odoo.service", dir.path(), std::chrono::seconds(5));
+    guard.restart();
+  }
+  EXPECT_TRUE(services.calls.empty());
+}
+
+TEST(ColdRecover, StartsUnitsWhoseRunIsGone) {
+  ScratchDir dir;
+  FakeServices services;
+  services.active = false;
+  // pid 0 never names a live run
+  odbox::test::write_text(dir.path() / "odoo.service.stopped",
+                          R"({"unit": "odoo.service", "pid": 0})");
+  EXPECT_EQ(recover_stopped_units(services, dir.path(), std::chrono::seconds(5)), 1);
+  EXPECT_TRUE(services.active);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "odoo.service.stopped"));
+  EXPECT_EQ(recover_stopped_units(services, dir.path(), std::chrono::seconds(5)), 0);
+}
+
+TEST(ColdRecover, LeavesALiveRunAlone) {
+  ScratchDir dir;
+  FakeServices services;
+  services.active = false;
+  // A live process whose name starts with odbox-backup stands for a run
+  // still in progress: its marker is its own business.
+  const auto program = dir.path() / "odbox-backup-run";
+  std::filesystem::create_symlink("/bin/sleep", program);
+  odbox::util::SpawnSpec spec;
+  spec.argv = {program.string(), "30"};
+  auto child = odbox::util::spawn(spec);
+  ASSERT_TRUE(child);
+  odbox::test::write_text(dir.path() / "odoo.service.stopped",
+                          R"({"pid": )" + std::to_string(child->pid()) + "}");
+  EXPECT_EQ(recover_stopped_units(services, dir.path(), std::chrono::seconds(5)), 0);
+  EXPECT_TRUE(services.calls.empty());
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "odoo.service.stopped"));
+  child->terminate();
+  EXPECT_EQ(recover_stopped_units(services, dir.path(), std::chrono::seconds(5)), 1);
+}
+
+TEST(ColdRecover, NoMarkerDirectoryIsNothingToDo) {
+  ScratchDir dir;
+  FakeServices services;
+  EXPECT_EQ(recover_stopped_units(services, dir.path() / "none", std::chrono::seconds(5)), 0);
+  EXPECT_TRUE(services.calls.empty());
+}
+
+TEST(ColdRecover, FailedStartIsExitFive) {
+  ScratchDir dir;
+  FakeServices services;
+  services.fail_start = true;
+  odbox::test::write_text(dir.path() / "odoo.service.stopped", R"({"pid": 0})");
+  try {
+    recover_stopped_units(services, dir.path(), std::chrono::seconds(5));
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::restart_failed);
+  }
+}
