@@ -35,13 +35,17 @@ struct Flags {
   bool wait_lock = false;
   bool full_downtime = false;
   bool json = false;
+  VerifyFlags verify;
+  StatusFlags status;
 };
 
 constexpr const char* k_description =
     "odbox-backup: backups of an Odoo server (PostgreSQL database + file store).\n"
-    "  hot   dump the database and mirror the file store while Odoo runs\n"
-    "  cold  stop Odoo briefly for a consistent backup, purge stale sessions,\n"
-    "        and start Odoo again whatever happens\n"
+    "  hot     dump the database and mirror the file store while Odoo runs\n"
+    "  cold    stop Odoo briefly for a consistent backup, purge stale sessions,\n"
+    "          and start Odoo again whatever happens\n"
+    "  verify  check that the backups in the area are complete and restorable\n"
+    "  status  last run and last success of each backup\n"
     "The backup area is <basedir>/odoo/: <db>.dump.sql, <db>.manifest.json,\n"
     "<db>.files.tsv, filestore/<db>/ and runs.jsonl.\n"
     "PostgreSQL is reached through the libpq environment (PGHOST, PGPORT,\n"
@@ -182,6 +186,17 @@ int run(int argc, char** argv) {
   auto* recover = app.add_subcommand(
       "cold-recover", "Start Odoo again if a killed cold run left it stopped (ExecStopPost=)");
   add_marker_option(*recover, flags);
+  auto* verify = app.add_subcommand(
+      "verify", "Check from the backup area alone that each backup is complete and restorable");
+  verify->add_flag("--deep", flags.verify.deep,
+                   "Also re-hash every mirrored file against its SHA-1 name");
+  verify->add_flag("--restore-test", flags.verify.restore_test,
+                   "Also load each dump into a scratch database (dropped afterwards)");
+  auto* status = app.add_subcommand(
+      "status", "Last run and last success per database and kind, from runs.jsonl");
+  status->add_option("--max-age", flags.status.max_age,
+                     "Exit 4 when a database's last success is older (e.g. 26h)")
+      ->type_name("DURATION");
 
   try {
     app.parse(argc, argv);
@@ -211,6 +226,12 @@ int run(int argc, char** argv) {
     }
     if (cold->parsed()) {
       return run_cold(config, common, systemctl);
+    }
+    if (verify->parsed()) {
+      return run_verify(config, common, flags.verify);
+    }
+    if (status->parsed()) {
+      return run_status(config, common, flags.status);
     }
     return run_cold_recover(config, systemctl);
   } catch (const core::Error& e) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <libpq-fe.h>
 #include <map>
+#include <spdlog/spdlog.h>
 
 namespace odbox::core {
 namespace {
@@ -76,6 +77,11 @@ PgConnection::PgConnection(const std::string& conninfo, const std::string& dbnam
     throw RunError("cannot connect to PostgreSQL for database '" + dbname + "': " + message +
                    " (check that the server runs and PGHOST/PGPORT or postgres.conninfo)");
   }
+  // Server notices ("database ... does not exist, skipping") are debug output.
+  PQsetNoticeProcessor(
+      m_conn,
+      [](void* /*arg*/, const char* message) { spdlog::debug("PostgreSQL: {}", first_line(message)); },
+      nullptr);
 }
 
 PgConnection::~PgConnection() {

@@ -12,11 +12,24 @@ struct CommonOptions {
   bool json = false;  // print the run record as JSON on stdout
 };
 
+struct VerifyFlags {
+  bool deep = false;
+  bool restore_test = false;
+};
+
+struct StatusFlags {
+  std::string max_age;  // e.g. "26h"; empty: no limit
+};
+
 // Each subcommand sequences the core steps and returns its exit code;
 // errors propagate as core::Error to app::run().
 int run_hot(const core::Config& config, const CommonOptions& common);
 int run_cold(const core::Config& config, const CommonOptions& common,
              core::ServiceControl& services);
 int run_cold_recover(const core::Config& config, core::ServiceControl& services);
+// Exit 0 sound, 4 problems (each logged), 1 could not run.
+int run_verify(const core::Config& config, const CommonOptions& common, const VerifyFlags& flags);
+// Exit 0, or 4 when --max-age is given and a database's last success is older.
+int run_status(const core::Config& config, const CommonOptions& common, const StatusFlags& flags);
 
 } // namespace odbox::app

@@ -1,0 +1,238 @@
+#include "odbox/core/verify.hpp"
+
+#include "odbox/core/dump.hpp"
+#include "odbox/core/errors.hpp"
+#include "odbox/core/filestore.hpp"
+#include "odbox/core/manifest.hpp"
+#include "odbox/core/pg.hpp"
+#include "odbox/core/snapshot.hpp"
+#include "odbox/util/digest.hpp"
+#include "odbox/util/fd.hpp"
+#include "odbox/util/process.hpp"
+#include "odbox/util/progress.hpp"
+
+#include <algorithm>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+namespace odbox::core {
+namespace {
+
+// SHA-256 and the last bytes of the dump, read once.
+struct DumpScan {
+  std::string sha256;
+  std::uint64_t bytes = 0;
+  std::string tail;
+};
+
+DumpScan scan_dump(const std::filesystem::path& dump) {
+  util::UniqueFd fd(::open(dump.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    throw RunError(util::sys_error("open", dump.string()).message());
+  }
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  util::Digest digest(util::Digest::Kind::sha256);
+  util::Progress progress("verify " + dump.filename().string());
+  std::vector<char> buffer(1U << 20U);
+  DumpScan scan;
+  while (true) {
+    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        throw_if_interrupted();
+        continue;
+      }
+      throw RunError(util::sys_error("read", dump.string()).message());
+    }
+    if (n == 0) {
+      break;
+    }
+    const auto size = static_cast<std::size_t>(n);
+    digest.update(buffer.data(), size);
+    scan.bytes += size;
+    scan.tail.append(buffer.data(), size);
+    if (scan.tail.size() > 4096) {
+      scan.tail.erase(0, scan.tail.size() - 4096);
+    }
+    progress.update(scan.bytes);
+  }
+  scan.sha256 = digest.hex_final();
+  return scan;
+}
+
+bool looks_like_sha1(std::string_view name) {
+  return name.size() == 40 && std::ranges::all_of(name, [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+// Re-hashes each mirrored file named by its SHA-1 (Odoo's content address).
+void deep_check(const std::filesystem::path& mirror, VerifyReport& report) {
+  std::error_code ec;
+  util::Progress progress("hash " + report.database);
+  std::uint64_t bytes = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(mirror, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    throw_if_interrupted();
+    const std::string name = it->path().filename().string();
+    if (!it->is_regular_file(ec) || it->is_symlink(ec) || !looks_like_sha1(name) ||
+        it->path().parent_path().filename() == "checklist") {
+      continue;
+    }
+    try {
+      const std::string sha1 = util::file_digest(it->path().string(), util::Digest::Kind::sha1);
+      ++report.files_hashed;
+      bytes += it->file_size(ec);
+      if (sha1 != name) {
+        report.problems.push_back("corrupted file " +
+                                  it->path().lexically_relative(mirror).string() +
+                                  ": content hashes to " + sha1);
+      }
+    } catch (const std::system_error& e) {
+      report.problems.push_back(std::string("unreadable file: ") + e.what());
+    }
+    progress.update(bytes);
+  }
+}
+
+// Creates a scratch database and drops it on every path.
+class ScratchDatabase {
+public:
+  ScratchDatabase(std::string conninfo, std::string name)
+      : m_conninfo(std::move(conninfo)), m_name(std::move(name)) {
+    PgConnection admin(m_conninfo, "postgres", "odbox-backup verify");
+    admin.exec("DROP DATABASE IF EXISTS " + quote_identifier(m_name));
+    admin.exec("CREATE DATABASE " + quote_identifier(m_name));
+  }
+  ~ScratchDatabase() {
+    try {
+      PgConnection admin(m_conninfo, "postgres", "odbox-backup verify");
+      admin.exec("DROP DATABASE IF EXISTS " + quote_identifier(m_name) + " WITH (FORCE)");
+    } catch (const std::exception& e) {
+      spdlog::error("cannot drop the scratch database {}: {}", m_name, e.what());
+    }
+  }
+  ScratchDatabase(const ScratchDatabase&) = delete;
+  ScratchDatabase& operator=(const ScratchDatabase&) = delete;
+  [[nodiscard]] const std::string& name() const { return m_name; }
+
+private:
+  std::string m_conninfo;
+  std::string m_name;
+};
+
+void restore_test(const std::filesystem::path& dump, const Manifest& manifest,
+                  const VerifyOptions& options, VerifyReport& report) {
+  const auto psql = util::find_executable(options.psql);
+  if (!psql) {
+    throw UsageError(options.psql + " not found: install postgresql-client or use --psql");
+  }
+  const std::string scratch_name =
+      "odbox_verify_" + std::to_string(::getpid()) + "_" +
+      report.database.substr(0, std::min<std::size_t>(report.database.size(), 30));
+  ScratchDatabase scratch(options.conninfo, scratch_name);
+  spdlog::info("{}: test restore into scratch database {}", report.database, scratch.name());
+  util::SpawnSpec spec;
+  spec.argv = {*psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
+               "--dbname=" + scratch.name(), "-f", dump.string()};
+  spec.env_set = conninfo_environment(options.conninfo);
+  spec.capture_stdout = false;
+  auto run = util::run_capture(spec);
+  if (!run) {
+    throw RunError("cannot run psql: " + run.error().message());
+  }
+  throw_if_interrupted();
+  if (!run->status.success()) {
+    report.problems.push_back("the dump does not load: psql " + run->status.describe() + ": " +
+                              util::last_line(run->err));
+    return;
+  }
+  PgConnection conn(options.conninfo, scratch.name(), "odbox-backup verify");
+  if (!has_ir_attachment(conn)) {
+    report.problems.push_back("the restored database has no ir_attachment table");
+    return;
+  }
+  const auto rows = conn.query(
+      "SELECT count(DISTINCT store_fname) FROM ir_attachment "
+      "WHERE store_fname IS NOT NULL AND store_fname <> ''");
+  const auto files = std::stoull(rows.at(0).at(0).value_or("0"));
+  if (files != manifest.referenced_files) {
+    report.problems.push_back("the restored database references " + std::to_string(files) +
+                              " files, the manifest " +
+                              std::to_string(manifest.referenced_files));
+  }
+  report.restore_tested = true;
+}
+
+} // namespace
+
+std::vector<std::string> databases_in_area(const BackupArea& area) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(area.root(), ec)) {
+    const std::string name = e.path().filename().string();
+    const std::string suffix = ".manifest.json";
+    if (name.size() > suffix.size() && name.ends_with(suffix) && !name.starts_with(".")) {
+      out.push_back(name.substr(0, name.size() - suffix.size()));
+    }
+  }
+  std::ranges::sort(out);
+  return out;
+}
+
+VerifyReport verify_backup(const BackupArea& area, const std::string& database,
+                           const VerifyOptions& options) {
+  VerifyReport report;
+  report.database = database;
+  const auto manifest = read_manifest(area.manifest(database));
+  if (!manifest) {
+    report.problems.push_back("no manifest " + area.manifest(database).string() +
+                              ": no successful backup of this database in the area");
+    return report;
+  }
+  const auto dump = area.root() / manifest->dump_file;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(dump, ec)) {
+    report.problems.push_back("the dump " + dump.string() + " is missing");
+  } else {
+    const DumpScan scan = scan_dump(dump);
+    report.dump_bytes = scan.bytes;
+    if (scan.bytes != manifest->dump_bytes) {
+      report.problems.push_back("the dump has " + std::to_string(scan.bytes) +
+                                " bytes, the manifest says " +
+                                std::to_string(manifest->dump_bytes));
+    }
+    if (scan.sha256 != manifest->dump_sha256) {
+      report.problems.push_back("the dump's SHA-256 " + scan.sha256 +
+                                " differs from the manifest's " + manifest->dump_sha256);
+    }
+    if (!dump_tail_is_complete(scan.tail)) {
+      report.problems.push_back("the dump is truncated (no pg_dump completion line)");
+    }
+  }
+  const auto references = area.root() / manifest->references_file;
+  if (!std::filesystem::is_regular_file(references, ec)) {
+    report.problems.push_back("the file list " + references.string() + " is missing");
+  } else {
+    const auto check = check_references(references, area.mirror(database));
+    report.files_checked = check.referenced;
+    for (const auto& m : check.missing) {
+      report.problems.push_back("missing from the mirror: " + m);
+    }
+    if (check.missing_count > check.missing.size()) {
+      report.problems.push_back("... and " +
+                                std::to_string(check.missing_count - check.missing.size()) +
+                                " more files missing from the mirror");
+    }
+  }
+  if (options.deep) {
+    deep_check(area.mirror(database), report);
+  }
+  if (options.restore_test && std::filesystem::is_regular_file(dump, ec)) {
+    restore_test(dump, *manifest, options, report);
+  }
+  return report;
+}
+
+} // namespace odbox::core
