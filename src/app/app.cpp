@@ -36,6 +36,7 @@ struct Flags {
   bool full_downtime = false;
   bool json = false;
   VerifyFlags verify;
+  RestoreFlags restore;
   StatusFlags status;
 };
 
@@ -45,6 +46,7 @@ constexpr const char* k_description =
     "  cold    stop Odoo briefly for a consistent backup, purge stale sessions,\n"
     "          and start Odoo again whatever happens\n"
     "  verify  check that the backups in the area are complete and restorable\n"
+    "  restore put a backup back into PostgreSQL and the data dir\n"
     "  status  last run and last success of each backup\n"
     "The backup area is <basedir>/odoo/: <db>.dump.sql, <db>.manifest.json,\n"
     "<db>.files.tsv, filestore/<db>/ and runs.jsonl.\n"
@@ -192,6 +194,14 @@ int run(int argc, char** argv) {
                    "Also re-hash every mirrored file against its SHA-1 name");
   verify->add_flag("--restore-test", flags.verify.restore_test,
                    "Also load each dump into a scratch database (dropped afterwards)");
+  auto* restore = app.add_subcommand(
+      "restore", "Put a backup back: a new database (or --force over one) and its file store");
+  restore->add_option("--target-db", flags.restore.target_db,
+                      "Restore under this name (a copy gets a new database.uuid)")
+      ->type_name("NEW");
+  restore->add_flag("--force", flags.restore.force,
+                    "Replace an existing database (Odoo is stopped around the swap)");
+  add_marker_option(*restore, flags);
   auto* status = app.add_subcommand(
       "status", "Last run and last success per database and kind, from runs.jsonl");
   status->add_option("--max-age", flags.status.max_age,
@@ -229,6 +239,9 @@ int run(int argc, char** argv) {
     }
     if (verify->parsed()) {
       return run_verify(config, common, flags.verify);
+    }
+    if (restore->parsed()) {
+      return run_restore(config, flags.restore, systemctl);
     }
     if (status->parsed()) {
       return run_status(config, common, flags.status);

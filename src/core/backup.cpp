@@ -112,6 +112,10 @@ void DatabaseBackup::start() {
                                                        m_config.lock_wait_timeout);
     m_manifest.snapshot_at = now_rfc3339();
     m_manifest.server_version = m_snapshot->connection().server_version_text();
+    const auto owner = m_snapshot->connection().query(
+        "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database "
+        "WHERE datname = current_database()");
+    m_manifest.database_owner = owner.at(0).at(0).value_or("");
     spdlog::info("{}: snapshot {} exported, {} tables locked", m_database,
                  m_snapshot->snapshot_id(), m_snapshot->locked_tables());
   });

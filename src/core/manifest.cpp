@@ -20,6 +20,7 @@ json Manifest::to_json() const {
       {"tool_version", tool_version},
       {"kind", kind},
       {"database", database},
+      {"database_owner", database_owner},
       {"started_at", started_at},
       {"snapshot_at", snapshot_at},
       {"finished_at", finished_at},
@@ -59,6 +60,7 @@ Manifest Manifest::from_json(const json& j) {
   m.tool_version = j.value("tool_version", "");
   m.kind = j.at("kind").get<std::string>();
   m.database = j.at("database").get<std::string>();
+  m.database_owner = j.value("database_owner", "");
   m.started_at = j.value("started_at", "");
   m.snapshot_at = j.value("snapshot_at", "");
   m.finished_at = j.value("finished_at", "");

@@ -227,6 +227,18 @@ std::vector<std::string> conninfo_environment(const std::string& conninfo) {
   return env;
 }
 
+std::string quote_literal(std::string_view text) {
+  std::string out = "'";
+  for (const char c : text) {
+    if (c == '\'') {
+      out += '\'';
+    }
+    out += c;
+  }
+  out += '\'';
+  return out;
+}
+
 std::string quote_identifier(std::string_view name) {
   std::string out = "\"";
   for (const char c : name) {

@@ -17,6 +17,11 @@ struct VerifyFlags {
   bool restore_test = false;
 };
 
+struct RestoreFlags {
+  std::string target_db;
+  bool force = false;
+};
+
 struct StatusFlags {
   std::string max_age;  // e.g. "26h"; empty: no limit
 };
@@ -29,6 +34,8 @@ int run_cold(const core::Config& config, const CommonOptions& common,
 int run_cold_recover(const core::Config& config, core::ServiceControl& services);
 // Exit 0 sound, 4 problems (each logged), 1 could not run.
 int run_verify(const core::Config& config, const CommonOptions& common, const VerifyFlags& flags);
+int run_restore(const core::Config& config, const RestoreFlags& flags,
+                core::ServiceControl& services);
 // Exit 0, or 4 when --max-age is given and a database's last success is older.
 int run_status(const core::Config& config, const CommonOptions& common, const StatusFlags& flags);
 

@@ -16,6 +16,7 @@ struct Manifest {
   std::string tool_version;
   std::string kind;  // "hot" | "cold"
   std::string database;
+  std::string database_owner;  // role owning the database (restore recreates it so)
   std::string started_at;   // RFC 3339 UTC
   std::string snapshot_at;  // when the snapshot was exported
   std::string finished_at;

@@ -49,6 +49,9 @@ private:
 // appears in an argv. Throws UsageError for a malformed conninfo.
 std::vector<std::string> conninfo_environment(const std::string& conninfo);
 
+// Quotes an SQL string literal ('it''s').
+std::string quote_literal(std::string_view text);
+
 // Quotes an SQL identifier (PQescapeIdentifier rules, without a connection).
 std::string quote_identifier(std::string_view name);
 

@@ -1,0 +1,231 @@
+#include "odbox/core/restore.hpp"
+
+#include "odbox/core/dump.hpp"
+#include "odbox/core/errors.hpp"
+#include "odbox/core/manifest.hpp"
+#include "odbox/core/pg.hpp"
+#include "odbox/core/snapshot.hpp"
+#include "odbox/util/process.hpp"
+#include "odbox/util/time.hpp"
+
+#include <fcntl.h>
+#include <fstream>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace odbox::core {
+namespace {
+
+bool database_exists(PgConnection& admin, const std::string& name) {
+  return !admin
+              .query("SELECT 1 FROM pg_catalog.pg_database WHERE datname = " +
+                     quote_literal(name))
+              .empty();
+}
+
+// A database being restored under a temporary name; dropped unless released.
+class StagedDatabase {
+public:
+  StagedDatabase(const std::string& conninfo, std::string name, const std::string& owner)
+      : m_conninfo(conninfo), m_name(std::move(name)) {
+    PgConnection admin(m_conninfo, "postgres", "odbox-backup restore");
+    admin.exec("DROP DATABASE IF EXISTS " + quote_identifier(m_name));
+    std::string create = "CREATE DATABASE " + quote_identifier(m_name);
+    if (!owner.empty() &&
+        !admin.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = " + quote_literal(owner))
+             .empty()) {
+      create += " OWNER " + quote_identifier(owner);
+    }
+    admin.exec(create);
+  }
+  ~StagedDatabase() {
+    if (m_released) {
+      return;
+    }
+    try {
+      PgConnection admin(m_conninfo, "postgres", "odbox-backup restore");
+      admin.exec("DROP DATABASE IF EXISTS " + quote_identifier(m_name) + " WITH (FORCE)");
+    } catch (const std::exception& e) {
+      spdlog::error("cannot drop the half-restored database {}: {}", m_name, e.what());
+    }
+  }
+  StagedDatabase(const StagedDatabase&) = delete;
+  StagedDatabase& operator=(const StagedDatabase&) = delete;
+  void release() { m_released = true; }
+  [[nodiscard]] const std::string& name() const { return m_name; }
+
+private:
+  std::string m_conninfo;
+  std::string m_name;
+  bool m_released = false;
+};
+
+// A directory being filled under a temporary name; removed unless released.
+class StagedDirectory {
+public:
+  explicit StagedDirectory(std::filesystem::path path) : m_path(std::move(path)) {}
+  ~StagedDirectory() {
+    if (!m_released) {
+      std::error_code ec;
+      std::filesystem::remove_all(m_path, ec);
+    }
+  }
+  StagedDirectory(const StagedDirectory&) = delete;
+  StagedDirectory& operator=(const StagedDirectory&) = delete;
+  void release() { m_released = true; }
+  [[nodiscard]] const std::filesystem::path& path() const { return m_path; }
+
+private:
+  std::filesystem::path m_path;
+  bool m_released = false;
+};
+
+void load_dump(const Config& config, const std::filesystem::path& dump,
+               const std::string& database) {
+  const auto psql = util::find_executable(config.tools.psql);
+  if (!psql) {
+    throw UsageError(config.tools.psql + " not found: install postgresql-client or use --psql");
+  }
+  util::SpawnSpec spec;
+  spec.argv = {*psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
+               "--dbname=" + database, "-f", dump.string()};
+  spec.env_set = conninfo_environment(config.conninfo);
+  spec.capture_stdout = false;
+  auto run = util::run_capture(spec);
+  if (!run) {
+    throw RunError("cannot run psql: " + run.error().message());
+  }
+  throw_if_interrupted();
+  if (!run->status.success()) {
+    throw RunError("the dump does not load: psql " + run->status.describe() + ": " +
+                   util::last_line(run->err));
+  }
+}
+
+// Copies the mirror into `target` with the owner of the data dir's file store.
+std::uint64_t copy_filestore(const Config& config, const std::filesystem::path& mirror,
+                             const std::filesystem::path& target) {
+  const auto rsync = util::find_executable(config.tools.rsync);
+  if (!rsync) {
+    throw UsageError(config.tools.rsync + " not found: install rsync or use --rsync");
+  }
+  struct stat owner {};
+  const auto filestore = target.parent_path();
+  if (::stat(filestore.c_str(), &owner) != 0) {
+    ::stat(config.data_dir.c_str(), &owner);
+  }
+  util::SpawnSpec spec;
+  spec.argv = {*rsync, "--archive", "--chmod=D0700,F0600",
+               "--chown=" + std::to_string(owner.st_uid) + ":" + std::to_string(owner.st_gid),
+               mirror.string() + "/", target.string() + "/"};
+  spec.capture_stdout = false;
+  auto run = util::run_capture(spec);
+  if (!run) {
+    throw RunError("cannot run rsync: " + run.error().message());
+  }
+  throw_if_interrupted();
+  if (!run->status.success()) {
+    throw RunError("copying the file store failed: rsync " + run->status.describe() + ": " +
+                   util::last_line(run->err));
+  }
+  std::uint64_t files = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(target, ec)) {
+    files += e.is_regular_file(ec) ? 1U : 0U;
+  }
+  return files;
+}
+
+} // namespace
+
+RestoreResult restore_backup(const Config& config, const BackupArea& area,
+                             const RestoreRequest& request, ServiceControl& services) {
+  validate_database_name(request.database);
+  const std::string target = request.target.empty() ? request.database : request.target;
+  validate_database_name(target);
+  if (config.data_dir.empty() || !config.data_dir.is_absolute()) {
+    throw UsageError("restore needs --data-dir (absolute): the file store goes to "
+                     "<data_dir>/filestore/<target>");
+  }
+  const auto manifest = read_manifest(area.manifest(request.database));
+  if (!manifest) {
+    throw UsageError("no backup of '" + request.database + "' in " + area.root().string() +
+                     " (no manifest): check --db and --basedir");
+  }
+  const auto dump = area.root() / manifest->dump_file;
+  {
+    std::ifstream probe(dump);
+    if (!probe) {
+      throw RunError("the dump " + dump.string() + " is missing: run verify");
+    }
+  }
+
+  PgConnection admin(config.conninfo, "postgres", "odbox-backup restore");
+  const bool exists = database_exists(admin, target);
+  const auto target_store = config.data_dir / "filestore" / target;
+  if (exists && !request.force) {
+    throw UsageError("database '" + target + "' exists: restore under another name with "
+                     "--target-db NEW, or replace it with --force (Odoo is stopped meanwhile)");
+  }
+  const std::string suffix = std::to_string(::getpid());
+  const std::string staged_name = (target.size() > 40 ? target.substr(0, 40) : target) +
+                                  "_odbox_restore_" + suffix;
+  spdlog::info("restoring {} into a staging database {}", request.database, staged_name);
+
+  StagedDatabase staged(config.conninfo, staged_name, manifest->database_owner);
+  load_dump(config, dump, staged.name());
+  RestoreResult result;
+  result.target = target;
+  if (target != request.database) {
+    // A copy beside the original must not share its identity.
+    PgConnection conn(config.conninfo, staged.name(), "odbox-backup restore");
+    const auto has_parameters =
+        conn.query("SELECT to_regclass('public.ir_config_parameter') IS NOT NULL");
+    if (has_parameters.at(0).at(0) != std::optional<std::string>("t")) {
+      throw RunError("the dump has no ir_config_parameter table: not an Odoo database");
+    }
+    conn.exec("UPDATE ir_config_parameter SET value = gen_random_uuid()::text "
+              "WHERE key = 'database.uuid'");
+    conn.exec("UPDATE ir_config_parameter SET value = gen_random_uuid()::text "
+              "WHERE key = 'database.secret'");
+    conn.exec("UPDATE ir_config_parameter SET value = to_char(now() AT TIME ZONE 'UTC', "
+              "'YYYY-MM-DD HH24:MI:SS') WHERE key = 'database.create_date'");
+    result.new_identity = true;
+  }
+
+  std::filesystem::create_directories(config.data_dir / "filestore");
+  StagedDirectory staged_store(config.data_dir / "filestore" / ("." + target + ".odbox-restore-" + suffix));
+  result.files = copy_filestore(config, area.mirror(request.database), staged_store.path());
+  throw_if_interrupted();
+
+  // The swap. Replacing a live database stops Odoo around it.
+  std::optional<OdooStoppedGuard> guard;
+  if (exists) {
+    if (services.exists(config.odoo_service) && services.is_active(config.odoo_service)) {
+      guard.emplace(services, config.odoo_service, config.cold.marker_dir,
+                    config.cold.start_timeout);
+      guard->stop(config.cold.stop_timeout);
+    }
+    admin.exec("DROP DATABASE " + quote_identifier(target) + " WITH (FORCE)");
+    result.replaced = true;
+  }
+  admin.exec("ALTER DATABASE " + quote_identifier(staged.name()) + " RENAME TO " +
+             quote_identifier(target));
+  staged.release();
+  std::error_code ec;
+  if (std::filesystem::exists(target_store, ec)) {
+    const auto old = config.data_dir / "filestore" /
+                     ("." + target + ".odbox-replaced-" + suffix);
+    std::filesystem::rename(target_store, old);
+    std::filesystem::remove_all(old, ec);
+  }
+  std::filesystem::rename(staged_store.path(), target_store);
+  staged_store.release();
+  if (guard) {
+    guard->restart();
+  }
+  return result;
+}
+
+} // namespace odbox::core
