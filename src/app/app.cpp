@@ -37,6 +37,7 @@ struct Flags {
   bool json = false;
   VerifyFlags verify;
   RestoreFlags restore;
+  ExportFlags export_zip;
   StatusFlags status;
 };
 
@@ -47,6 +48,7 @@ constexpr const char* k_description =
     "          and start Odoo again whatever happens\n"
     "  verify  check that the backups in the area are complete and restorable\n"
     "  restore put a backup back into PostgreSQL and the data dir\n"
+    "  export  a zip of a backup for Odoo's database manager\n"
     "  status  last run and last success of each backup\n"
     "The backup area is <basedir>/odoo/: <db>.dump.sql, <db>.manifest.json,\n"
     "<db>.files.tsv, filestore/<db>/ and runs.jsonl.\n"
@@ -202,6 +204,10 @@ int run(int argc, char** argv) {
   restore->add_flag("--force", flags.restore.force,
                     "Replace an existing database (Odoo is stopped around the swap)");
   add_marker_option(*restore, flags);
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write a zip of a backup that Odoo's database manager restores");
+  export_cmd->add_option("--zip", flags.export_zip.zip, "The zip file to write")
+      ->type_name("FILE");
   auto* status = app.add_subcommand(
       "status", "Last run and last success per database and kind, from runs.jsonl");
   status->add_option("--max-age", flags.status.max_age,
@@ -242,6 +248,9 @@ int run(int argc, char** argv) {
     }
     if (restore->parsed()) {
       return run_restore(config, flags.restore, systemctl);
+    }
+    if (export_cmd->parsed()) {
+      return run_export(config, flags.export_zip);
     }
     if (status->parsed()) {
       return run_status(config, common, flags.status);

@@ -33,6 +33,26 @@ std::string tool_version_line(const std::string& program) {
   return util::last_line(run->out.substr(0, run->out.find('\n')));
 }
 
+// Installed modules and the Odoo series (from base's version, "17.0.1.3" ->
+// "17.0"), read in the snapshot, for exports Odoo's database manager restores.
+void read_odoo_modules(PgConnection& conn, Manifest& manifest) {
+  const auto exists = conn.query("SELECT to_regclass('public.ir_module_module') IS NOT NULL");
+  if (exists.at(0).at(0) != std::optional<std::string>("t")) {
+    return;
+  }
+  for (const auto& row : conn.query("SELECT name, coalesce(latest_version, '') FROM "
+                                    "ir_module_module WHERE state = 'installed'")) {
+    const std::string name = row.at(0).value_or("");
+    const std::string version = row.at(1).value_or("");
+    manifest.odoo_modules[name] = version;
+    if (name == "base") {
+      const auto first = version.find('.');
+      const auto second = first == std::string::npos ? first : version.find('.', first + 1);
+      manifest.odoo_series = version.substr(0, second);
+    }
+  }
+}
+
 } // namespace
 
 Tools preflight(const Config& config) {
@@ -116,6 +136,7 @@ void DatabaseBackup::start() {
         "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database "
         "WHERE datname = current_database()");
     m_manifest.database_owner = owner.at(0).at(0).value_or("");
+    read_odoo_modules(m_snapshot->connection(), m_manifest);
     spdlog::info("{}: snapshot {} exported, {} tables locked", m_database,
                  m_snapshot->snapshot_id(), m_snapshot->locked_tables());
   });

@@ -51,6 +51,9 @@ json Manifest::to_json() const {
   if (!phases.empty()) {
     j["phases"] = phases;
   }
+  if (!odoo_series.empty() || !odoo_modules.empty()) {
+    j["odoo"] = {{"series", odoo_series}, {"modules", odoo_modules}};
+  }
   return j;
 }
 
@@ -89,6 +92,10 @@ Manifest Manifest::from_json(const json& j) {
   }
   if (j.contains("phases")) {
     m.phases = j["phases"].get<std::map<std::string, double>>();
+  }
+  if (j.contains("odoo")) {
+    m.odoo_series = j["odoo"].value("series", "");
+    m.odoo_modules = j["odoo"].value("modules", std::map<std::string, std::string>{});
   }
   return m;
 }

@@ -151,7 +151,8 @@ void RunReport::write_metrics(const std::filesystem::path& file, int exit_code) 
           << "\n";
     }
   }
-  if (auto ok = util::write_file_atomic(file, out.str()); !ok) {
+  // node_exporter runs as its own user: the metrics are world-readable.
+  if (auto ok = util::write_file_atomic(file, out.str(), 0644); !ok) {
     spdlog::error("cannot write the metrics file: {}", ok.error().message());
   }
 }

@@ -28,8 +28,8 @@ SysResult<AtomicFile> AtomicFile::create(const std::filesystem::path& target,
   if (!fd) {
     return std::unexpected(sys_error("open", temp.string()));
   }
-  // The umask may have narrowed it further; never wider than 0600.
-  if (::fchmod(fd.get(), 0600) != 0) {
+  // Exactly the requested mode, whatever the umask.
+  if (::fchmod(fd.get(), static_cast<mode_t>(options.mode)) != 0) {
     auto error = sys_error("fchmod", temp.string());
     ::unlink(temp.c_str());
     return std::unexpected(error);
@@ -130,8 +130,9 @@ SysResult<void> AtomicFile::commit() {
   return fsync_dir(m_target.parent_path());
 }
 
-SysResult<void> write_file_atomic(const std::filesystem::path& target, std::string_view data) {
-  auto file = AtomicFile::create(target);
+SysResult<void> write_file_atomic(const std::filesystem::path& target, std::string_view data,
+                                  unsigned mode) {
+  auto file = AtomicFile::create(target, {.drop_cache = false, .mode = mode});
   if (!file) {
     return std::unexpected(file.error());
   }

@@ -22,6 +22,10 @@ struct RestoreFlags {
   bool force = false;
 };
 
+struct ExportFlags {
+  std::string zip;
+};
+
 struct StatusFlags {
   std::string max_age;  // e.g. "26h"; empty: no limit
 };
@@ -36,6 +40,7 @@ int run_cold_recover(const core::Config& config, core::ServiceControl& services)
 int run_verify(const core::Config& config, const CommonOptions& common, const VerifyFlags& flags);
 int run_restore(const core::Config& config, const RestoreFlags& flags,
                 core::ServiceControl& services);
+int run_export(const core::Config& config, const ExportFlags& flags);
 // Exit 0, or 4 when --max-age is given and a database's last success is older.
 int run_status(const core::Config& config, const CommonOptions& common, const StatusFlags& flags);
 

@@ -38,6 +38,9 @@ struct Manifest {
   std::optional<std::uint64_t> sessions_bytes_removed;
   std::optional<double> downtime_seconds;
   std::map<std::string, double> phases;  // phase name -> seconds
+  // Odoo's own view, for an export its database manager restores.
+  std::string odoo_series;                       // "17.0", from the base module
+  std::map<std::string, std::string> odoo_modules;  // installed module -> latest_version
 
   [[nodiscard]] bool consistent() const { return missing_count == 0; }
   [[nodiscard]] nlohmann::json to_json() const;

@@ -21,6 +21,8 @@ public:
     // Write back and drop written pages from the page cache as the file
     // grows, so a dump of many GB does not evict the server's cache.
     bool drop_cache = false;
+    // The committed file's mode (0600: backups are private).
+    unsigned mode = 0600;
   };
 
   // Temporary names are "<dir>/.<name>.tmp.<pid>.<n>" so that stale ones can
@@ -64,8 +66,9 @@ private:
   bool m_committed = false;
 };
 
-// Writes a whole small file atomically (mode 0600).
-SysResult<void> write_file_atomic(const std::filesystem::path& target, std::string_view data);
+// Writes a whole small file atomically (mode 0600 unless given).
+SysResult<void> write_file_atomic(const std::filesystem::path& target, std::string_view data,
+                                  unsigned mode = 0600);
 
 // fsync of a directory (after a rename or unlink inside it).
 SysResult<void> fsync_dir(const std::filesystem::path& dir);

@@ -1,0 +1,37 @@
+#include "odbox/app/commands.hpp"
+#include "odbox/core/errors.hpp"
+#include "odbox/core/export.hpp"
+#include "odbox/core/run_lock.hpp"
+#include "odbox/util/time.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace odbox::app {
+
+using namespace odbox::core;
+
+int run_export(const Config& config, const ExportFlags& flags) {
+  if (config.databases.size() != 1) {
+    throw UsageError("export takes exactly one --db NAME");
+  }
+  if (flags.zip.empty()) {
+    throw UsageError("export needs --zip FILE (where to write the archive)");
+  }
+  const BackupArea area(config.basedir);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(area.root(), ec)) {
+    throw UsageError("no backup area at " + area.root().string() + ": check --basedir");
+  }
+  const auto zip = std::filesystem::absolute(flags.zip);
+  if (!std::filesystem::is_directory(zip.parent_path(), ec)) {
+    throw UsageError("cannot write " + zip.string() + ": " + zip.parent_path().string() +
+                     " is not a directory");
+  }
+  const RunLock lock(area.lock_file(), "export", config.wait_lock);
+  const auto result = export_odoo_zip(area, config.databases.front(), zip);
+  spdlog::info("wrote {} ({}, dump.sql + manifest.json + {} file-store files)", zip.string(),
+               util::format_bytes(result.bytes), result.files);
+  return 0;
+}
+
+} // namespace odbox::app

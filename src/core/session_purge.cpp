@@ -1,0 +1,421 @@
+#include "odbox/core/session_purge.hpp"
+
+#include "odbox/core/errors.hpp"
+#include "odbox/util/fd.hpp"
+#include "odbox/util/sys_error.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <string>
+#include <string_view>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+namespace odbox::core {
+namespace {
+
+constexpr std::size_t k_chunk_entries = 64 * 1024;   // entries sorted and unlinked at a time
+constexpr std::size_t k_getdents_bytes = 256 * 1024; // one getdents64 call
+constexpr int k_max_depth = 32;                      // levels below the sessions directory
+constexpr std::uint64_t k_max_warnings = 20;         // then only counted
+
+// Names may hold newlines or escape sequences: keep them off the log's layout.
+std::string printable(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (const char c : name) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f || c == '\\') {
+      static constexpr char k_hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += k_hex[byte >> 4];
+      out += k_hex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Where a device lives, as statx reports it, and whether it is a mount's root.
+struct DirIdentity {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool mount_root = false;
+};
+
+util::SysResult<DirIdentity> identify(int fd, const std::string& path) {
+  struct statx stx {};
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_INO, &stx) == 0) {
+    DirIdentity id;
+    id.dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+    id.ino = stx.stx_ino;
+    id.mount_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
+                    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+    return id;
+  }
+  if (errno != ENOSYS) {
+    return std::unexpected(util::sys_error("statx", path));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return std::unexpected(util::sys_error("fstat", path));
+  }
+  return DirIdentity{st.st_dev, st.st_ino, false};
+}
+
+// One directory entry of a chunk; the name lives in the chunk's buffer.
+struct Entry {
+  std::uint64_t ino = 0;
+  std::size_t name_offset = 0;
+  unsigned char type = DT_UNKNOWN;
+};
+
+// Up to k_chunk_entries entries of one directory, names NUL-terminated in one buffer.
+struct Chunk {
+  std::vector<Entry> entries;
+  std::string names;
+
+  void clear() {
+    entries.clear();
+    names.clear();
+  }
+  void add(std::uint64_t ino, unsigned char type, std::string_view name) {
+    entries.push_back(Entry{ino, names.size(), type});
+    names.append(name);
+    names.push_back('\0');
+  }
+  [[nodiscard]] const char* name(const Entry& entry) const { return names.data() + entry.name_offset; }
+};
+
+// Reads a directory with getdents64 into chunks. One reader serves every
+// directory in turn: a directory is read to its end before the walk descends.
+class DirReader {
+public:
+  DirReader() : m_buf(k_getdents_bytes) {}
+
+  void start(int fd) {
+    m_fd = fd;
+    m_pos = m_end = 0;
+    m_eof = false;
+  }
+  [[nodiscard]] bool eof() const { return m_eof && m_pos == m_end; }
+
+  // Appends entries (without "." and "..") until the chunk holds `max` or
+  // the directory ends.
+  util::SysResult<void> fill(Chunk& chunk, std::size_t max) {
+    while (chunk.entries.size() < max) {
+      if (m_pos == m_end) {
+        if (m_eof) {
+          return {};
+        }
+        const ssize_t n = ::getdents64(m_fd, m_buf.data(), m_buf.size());
+        if (n < 0) {
+          if (errno == EINTR) {
+            throw_if_interrupted();
+            continue;
+          }
+          return std::unexpected(util::sys_error("getdents64"));
+        }
+        m_pos = 0;
+        m_end = static_cast<std::size_t>(n);
+        m_eof = n == 0;
+        continue;
+      }
+      const char* record = m_buf.data() + m_pos;
+      std::uint64_t ino = 0;
+      unsigned short reclen = 0;
+      unsigned char type = DT_UNKNOWN;
+      std::memcpy(&ino, record + offsetof(dirent64, d_ino), sizeof ino);
+      std::memcpy(&reclen, record + offsetof(dirent64, d_reclen), sizeof reclen);
+      std::memcpy(&type, record + offsetof(dirent64, d_type), sizeof type);
+      const std::string_view name(record + offsetof(dirent64, d_name));
+      m_pos += reclen;
+      if (name != "." && name != "..") {
+        chunk.add(ino, type, name);
+      }
+    }
+    return {};
+  }
+
+private:
+  std::vector<char> m_buf;
+  int m_fd = -1;
+  std::size_t m_pos = 0;
+  std::size_t m_end = 0;
+  bool m_eof = false;
+};
+
+// A directory on the walk's stack: its descriptor, its path below the
+// sessions directory (for messages), and the subdirectories still to visit.
+struct Frame {
+  util::UniqueFd fd;
+  std::string rel;
+  int depth = 0;
+  Chunk subdirs;
+  std::size_t next_subdir = 0;
+};
+
+class Purger {
+public:
+  Purger(std::string root, DirIdentity root_id, std::optional<timespec> cutoff)
+      : m_root(std::move(root)), m_root_id(root_id), m_cutoff(cutoff) {}
+
+  PurgeResult run(util::UniqueFd root_fd) {
+    std::vector<Frame> stack;
+    stack.push_back(Frame{std::move(root_fd), {}, 0, {}, 0});
+    drain(stack.back());
+    while (!stack.empty()) {
+      Frame& top = stack.back();
+      if (top.next_subdir == top.subdirs.entries.size()) {
+        stack.pop_back();
+        continue;
+      }
+      const Entry& sub = top.subdirs.entries[top.next_subdir++];
+      std::optional<Frame> child = open_subdir(top, top.subdirs.name(sub));
+      if (child) {
+        stack.push_back(std::move(*child)); // `top` is invalid from here
+        drain(stack.back());
+      }
+    }
+    if (m_result.errors > k_max_warnings) {
+      spdlog::warn("session purge: {} errors in total under {}", m_result.errors, m_root);
+    }
+    return m_result;
+  }
+
+private:
+  [[nodiscard]] std::string path_of(const Frame& frame, std::string_view name) const {
+    std::string path = m_root;
+    if (!frame.rel.empty()) {
+      path += '/';
+      path += printable(frame.rel);
+    }
+    if (!name.empty()) {
+      path += '/';
+      path += printable(name);
+    }
+    return path;
+  }
+
+  void error(const util::SysError& err) {
+    ++m_result.errors;
+    if (m_result.errors <= k_max_warnings) {
+      spdlog::warn("session purge: {}", err.message());
+    }
+    if (m_result.errors == k_max_warnings) {
+      spdlog::warn("session purge: further errors are counted, not logged");
+    }
+  }
+
+  void skip_dir(const std::string& path, std::string_view why) {
+    ++m_result.skipped;
+    ++m_skipped_dirs;
+    if (m_skipped_dirs <= k_max_warnings) {
+      spdlog::warn("session purge: not entering {}: {}", path, why);
+    }
+  }
+
+  // Reads the whole directory chunk by chunk: regular files are removed,
+  // subdirectories kept in frame.subdirs (sorted by inode) for later.
+  void drain(Frame& frame) {
+    ++m_result.dirs_visited;
+    m_reader.start(frame.fd.get());
+    while (!m_reader.eof()) {
+      throw_if_interrupted();
+      m_chunk.clear();
+      if (auto filled = m_reader.fill(m_chunk, k_chunk_entries); !filled) {
+        util::SysError err = filled.error();
+        err.path = path_of(frame, {});
+        if (frame.depth == 0) {
+          throw RunError(err.message());
+        }
+        error(err);
+        break;
+      }
+      std::sort(m_chunk.entries.begin(), m_chunk.entries.end(),
+                [](const Entry& a, const Entry& b) { return a.ino < b.ino; });
+      for (const Entry& entry : m_chunk.entries) {
+        handle(frame, entry.ino, entry.type, m_chunk.name(entry));
+      }
+    }
+    std::sort(frame.subdirs.entries.begin(), frame.subdirs.entries.end(),
+              [](const Entry& a, const Entry& b) { return a.ino < b.ino; });
+  }
+
+  void handle(Frame& frame, std::uint64_t ino, unsigned char type, const char* name) {
+    if (type == DT_DIR) {
+      frame.subdirs.add(ino, type, name);
+      return;
+    }
+    if (type != DT_REG && type != DT_UNKNOWN) {
+      ++m_result.skipped; // symlink, FIFO, socket, device
+      return;
+    }
+    struct stat st {};
+    if (::fstatat(frame.fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno != ENOENT) {
+        error(util::sys_error("fstatat", path_of(frame, name)));
+      }
+      return;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      frame.subdirs.add(ino, DT_DIR, name);
+      return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ++m_result.skipped;
+      return;
+    }
+    if (m_cutoff && (st.st_mtim.tv_sec > m_cutoff->tv_sec ||
+                     (st.st_mtim.tv_sec == m_cutoff->tv_sec &&
+                      st.st_mtim.tv_nsec > m_cutoff->tv_nsec))) {
+      ++m_result.files_kept;
+      return;
+    }
+    if (::unlinkat(frame.fd.get(), name, 0) != 0) {
+      if (errno == EISDIR) {
+        ++m_result.skipped; // replaced by a directory since the fstatat
+      } else if (errno != ENOENT) {
+        error(util::sys_error("unlinkat", path_of(frame, name)));
+      }
+      return;
+    }
+    ++m_result.files_removed;
+    m_result.bytes_removed += static_cast<std::uint64_t>(st.st_size);
+  }
+
+  std::optional<Frame> open_subdir(const Frame& parent, const char* name) {
+    std::string rel = parent.rel.empty() ? std::string(name) : parent.rel + '/' + name;
+    if (parent.depth + 1 > k_max_depth) {
+      skip_dir(path_of(parent, name), "deeper than " + std::to_string(k_max_depth) + " levels");
+      return std::nullopt;
+    }
+    util::UniqueFd fd(
+        ::openat(parent.fd.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+      // Gone, or replaced by a symlink or a file since it was read: not ours to enter.
+      if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR) {
+        if (errno != ENOENT) {
+          ++m_result.skipped;
+        }
+      } else {
+        error(util::sys_error("openat", path_of(parent, name)));
+      }
+      return std::nullopt;
+    }
+    const auto id = identify(fd.get(), path_of(parent, name));
+    if (!id) {
+      error(id.error());
+      return std::nullopt;
+    }
+    if (id->dev != m_root_id.dev || id->mount_root) {
+      skip_dir(path_of(parent, name), "a mount point (not crossing into another file system)");
+      return std::nullopt;
+    }
+    return Frame{std::move(fd), std::move(rel), parent.depth + 1, {}, 0};
+  }
+
+  std::string m_root;
+  DirIdentity m_root_id;
+  std::optional<timespec> m_cutoff;
+  PurgeResult m_result;
+  std::uint64_t m_skipped_dirs = 0;
+  DirReader m_reader;
+  Chunk m_chunk;
+};
+
+// "/a/b/", "/a/b/." -> "/a/b": a trailing slash would make lstat follow a symlink.
+std::string without_trailing_slashes(std::string path) {
+  while (path.size() > 1) {
+    if (path.back() == '/') {
+      path.pop_back();
+    } else if (path.size() > 2 && path.ends_with("/.")) {
+      path.resize(path.size() - 2);
+    } else {
+      break;
+    }
+  }
+  return path;
+}
+
+std::optional<timespec> cutoff_for(const std::optional<std::chrono::seconds>& keep_newer) {
+  if (!keep_newer) {
+    return std::nullopt;
+  }
+  if (keep_newer->count() < 0) {
+    throw UsageError("the session age to keep must not be negative (got " +
+                     std::to_string(keep_newer->count()) + " s)");
+  }
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  now.tv_sec -= static_cast<time_t>(keep_newer->count());
+  return now;
+}
+
+} // namespace
+
+PurgeResult purge_sessions(const PurgeOptions& options) {
+  if (!options.dir.is_absolute()) {
+    throw UsageError("the sessions directory must be an absolute path, not '" +
+                     options.dir.string() + "'");
+  }
+  const std::string dir = without_trailing_slashes(options.dir.string());
+  if (dir == "/") {
+    throw UsageError("refusing to purge sessions in '/': point --sessions-dir at Odoo's "
+                     "<data_dir>/sessions");
+  }
+  const std::optional<timespec> cutoff = cutoff_for(options.keep_newer);
+  const std::string symlink_refusal =
+      "the sessions directory " + dir +
+      " is a symbolic link: refusing to follow it; point --sessions-dir at the real directory";
+
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      spdlog::info("session purge: {} does not exist, nothing to remove", dir);
+      return {};
+    }
+    throw RunError(util::sys_error("lstat", dir).message());
+  }
+  if (S_ISLNK(st.st_mode)) {
+    throw UsageError(symlink_refusal);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    throw UsageError("the sessions directory " + dir +
+                     " is not a directory: point --sessions-dir at Odoo's <data_dir>/sessions");
+  }
+
+  util::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) {
+      return {};
+    }
+    if (errno == ELOOP) {
+      throw UsageError(symlink_refusal); // replaced by a symlink since the lstat
+    }
+    throw RunError(util::sys_error("open", dir).message() +
+                   ": cannot purge the sessions directory");
+  }
+  const auto id = identify(fd.get(), dir);
+  if (!id) {
+    throw RunError(id.error().message());
+  }
+  struct stat fs_root {};
+  if (::stat("/", &fs_root) == 0 && fs_root.st_dev == id->dev && fs_root.st_ino == id->ino) {
+    throw UsageError("refusing to purge sessions in " + dir +
+                     ", which is '/': point --sessions-dir at Odoo's <data_dir>/sessions");
+  }
+  return Purger(dir, *id, cutoff).run(std::move(fd));
+}
+
+} // namespace odbox::core
