@@ -47,7 +47,15 @@ std::vector<std::string> child_environment(const SpawnSpec& spec) {
       env.push_back(std::move(entry));
     }
   }
-  env.insert(env.end(), spec.env_set.begin(), spec.env_set.end());
+  // A later env_set entry of the same name wins.
+  for (auto it = spec.env_set.begin(); it != spec.env_set.end(); ++it) {
+    const std::string name = name_of(*it);
+    const bool overridden = std::any_of(std::next(it), spec.env_set.end(),
+                                        [&](const std::string& s) { return name_of(s) == name; });
+    if (!overridden) {
+      env.push_back(*it);
+    }
+  }
   return env;
 }
 

@@ -40,7 +40,9 @@ TEST(Process, EnvironmentIsSetAndUnset) {
 TEST(Process, TimeoutKillsTheChild) {
   SpawnSpec spec;
   spec.argv = {"sleep", "30"};
-  auto run = run_capture(spec, {.timeout = std::chrono::milliseconds(200)});
+  CaptureLimits limits;
+  limits.timeout = std::chrono::milliseconds(200);
+  auto run = run_capture(spec, limits);
   ASSERT_TRUE(run);
   EXPECT_TRUE(run->timed_out);
   EXPECT_EQ(run->status.signal, SIGTERM);
@@ -49,7 +51,9 @@ TEST(Process, TimeoutKillsTheChild) {
 TEST(Process, StderrKeepsTheTail) {
   SpawnSpec spec;
   spec.argv = {"sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line$i >&2; i=$((i+1)); done"};
-  auto run = run_capture(spec, {.max_err = 100});
+  CaptureLimits limits;
+  limits.max_err = 100;
+  auto run = run_capture(spec, limits);
   ASSERT_TRUE(run);
   EXPECT_LE(run->err.size(), 100U);
   EXPECT_EQ(last_line(run->err), "line1999");

@@ -1,0 +1,320 @@
+// odbox-backup cold with Odoo (the stand-in) run as a service through a
+// systemctl stand-in that really starts and stops it.
+
+#include "harness.hpp"
+
+#include <csignal>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sstream>
+#include <thread>
+
+using namespace odbox::it;
+
+namespace {
+
+// "dump_start <t>" / "dump_end <t>" lines written by wrappers/pg_dump-hook.
+std::map<std::string, double> read_times(const fs::path& file) {
+  std::map<std::string, double> out;
+  std::istringstream in(read_file(file));
+  std::string key;
+  double t = 0;
+  while (in >> key >> t) {
+    out[key] = t;
+  }
+  return out;
+}
+
+double call_time(const std::vector<std::pair<double, std::string>>& calls,
+                 const std::string& call, int nth = 1) {
+  for (const auto& [t, c] : calls) {
+    if (c == call && --nth == 0) {
+      return t;
+    }
+  }
+  return -1;
+}
+
+void wait_for_file(const fs::path& file) {
+  for (int i = 0; i < 400 && !fs::exists(file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_TRUE(fs::exists(file)) << file;
+}
+
+} // namespace
+
+TEST(Cold, ConsistentBackupWhileOdooWritesAndOdooRunsAgain) {
+  OdooScratch odoo(OdooScratch::Options{.attachments = 200, .bulk_rows = 50000, .sessions = 300});
+  odoo.install_odoo_service();
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // Odoo writes meanwhile
+  const auto digests_file = odoo.scratch() / "snapshot-digests";
+  const auto out = odoo.cold({"--pg-dump", wrapper("pg_dump-snapshot-digests").string()},
+                             {"ODBOX_DIGESTS_OUT=" + digests_file.string()});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_TRUE(odoo.odoo_active());
+
+  // The dump is the state at the stop: it restores to the snapshot's content ...
+  const auto at_snapshot = parse_digests(read_file(digests_file));
+  EXPECT_EQ(odoo.restore_digests(odoo.dump()), at_snapshot);
+  // ... and every file it references is in the mirror.
+  const auto m = odoo.manifest();
+  EXPECT_EQ(m["kind"], "cold");
+  EXPECT_EQ(m["filestore"]["missing_count"], 0);
+  for (const auto& f : odoo.referenced_files(odoo.db() + "_r0")) {
+    EXPECT_TRUE(fs::is_regular_file(odoo.mirror() / f)) << f;
+  }
+  // Sessions were purged while Odoo was down, downtime and phases recorded.
+  EXPECT_GE(m["sessions"]["files_removed"].get<int>(), 300);
+  EXPECT_GT(m["downtime_seconds"].get<double>(), 0.0);
+  for (const char* phase : {"presync", "snapshot", "file_list", "sync", "purge"}) {
+    EXPECT_TRUE(m["phases"].contains(phase)) << phase;
+  }
+  EXPECT_FALSE(fs::exists(odoo.marker_dir() / "odoo.service.stopped"));
+  EXPECT_EQ(odoo.runs().back()["downtime_seconds"], m["downtime_seconds"]);
+}
+
+TEST(Cold, OdooIsDownOnlyUntilTheSnapshotAndDeltaAreTaken) {
+  OdooScratch odoo;
+  odoo.install_odoo_service();
+  const auto times = odoo.scratch() / "times";
+  // pg_dump lingers 2 s after its data is complete: Odoo must be up before.
+  const auto out = odoo.cold({"--pg-dump", wrapper("pg_dump-hook").string()},
+                             {"ODBOX_TIMES=" + times.string(), "ODBOX_HOOK_AFTER=sleep 2"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const auto calls = odoo.service_calls();
+  const auto t = read_times(times);
+  const double stop = call_time(calls, "stop odoo.service");
+  const double start = call_time(calls, "start odoo.service", 2);  // 1st: set-up
+  ASSERT_GT(stop, 0);
+  ASSERT_GT(start, 0);
+  EXPECT_LT(stop, t.at("dump_start"));  // stopped before the snapshot
+  EXPECT_LT(t.at("dump_start"), start);
+  EXPECT_LT(start, t.at("dump_end"));   // started before pg_dump ended
+
+  // The stand-in wrote nothing while it was stopped.
+  double stopped_at = 0;
+  double started_at = 0;
+  for (const auto& e : odoo.events()) {
+    if (e["event"] == "stop") {
+      stopped_at = e["t"].get<double>();
+    } else if (e["event"] == "start" && stopped_at > 0) {
+      started_at = e["t"].get<double>();
+    } else if (stopped_at > 0 && started_at == 0) {
+      ADD_FAILURE() << "event while stopped: " << e.dump();
+    }
+  }
+  EXPECT_GT(started_at, stopped_at);
+}
+
+TEST(Cold, FullDowntimeKeepsOdooStoppedUntilTheEnd) {
+  OdooScratch odoo;
+  odoo.install_odoo_service();
+  const auto times = odoo.scratch() / "times";
+  const auto out = odoo.cold({"--full-downtime", "--pg-dump", wrapper("pg_dump-hook").string()},
+                             {"ODBOX_TIMES=" + times.string(), "ODBOX_HOOK_AFTER=sleep 1"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const auto t = read_times(times);
+  EXPECT_GT(call_time(odoo.service_calls(), "start odoo.service", 2), t.at("dump_end"));
+  EXPECT_GT(odoo.manifest()["downtime_seconds"].get<double>(), 1.0);
+  EXPECT_TRUE(odoo.odoo_active());
+}
+
+TEST(Cold, InactiveOdooStaysInactive) {
+  OdooScratch odoo;
+  odoo.install_odoo_service(false);
+  const auto out = odoo.cold();
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_FALSE(odoo.odoo_active());
+  EXPECT_TRUE(odoo.service_calls().empty());
+  EXPECT_FALSE(odoo.manifest().contains("downtime_seconds"));
+}
+
+TEST(Cold, UnknownUnitIsAUsageError) {
+  OdooScratch odoo;
+  odoo.install_odoo_service(false);
+  const auto out = odoo.cold({"--odoo-service", "odoo17.service"});
+  EXPECT_EQ(out.exit_code, 2) << out.err;
+  EXPECT_NE(out.err.find("odoo17.service is not known"), std::string::npos) << out.err;
+  EXPECT_FALSE(fs::exists(odoo.basedir()));
+}
+
+TEST(Cold, PurgeNeverLeavesTheSessionsDirectory) {
+  OdooScratch odoo;
+  odoo.install_odoo_service();
+  const auto sessions = odoo.data_dir() / "sessions";
+  const auto outside = odoo.scratch() / "outside";
+  fs::create_directories(outside / "dir");
+  std::ofstream(outside / "keep.txt") << "precious";
+  std::ofstream(outside / "dir" / "keep2.txt") << "precious";
+  fs::create_symlink(outside / "keep.txt", sessions / "link-to-file");
+  fs::create_symlink(outside / "dir", sessions / "ab");
+  const auto out = odoo.cold();
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(read_file(outside / "keep.txt"), "precious");
+  EXPECT_EQ(read_file(outside / "dir" / "keep2.txt"), "precious");
+  EXPECT_TRUE(fs::is_symlink(sessions / "link-to-file"));
+}
+
+// ---- faults: exit code, Odoo running again, previous backup intact
+
+class ColdFault : public ::testing::Test {
+protected:
+  void SetUp() override {
+    odoo.install_odoo_service();
+    const auto out = odoo.cold();
+    ASSERT_EQ(out.exit_code, 0) << out.err;
+    previous_dump = read_file(odoo.dump());
+    previous_manifest = read_file(odoo.manifest_path());
+    fs::remove(odoo.systemctl_dir() / "calls.log");
+  }
+  void expect_intact_and_running() {
+    EXPECT_TRUE(odoo.odoo_active());
+    EXPECT_TRUE(read_file(odoo.dump()) == previous_dump) << "the previous dump changed";
+    EXPECT_TRUE(read_file(odoo.manifest_path()) == previous_manifest) << "the manifest changed";
+    EXPECT_FALSE(fs::exists(odoo.marker_dir() / "odoo.service.stopped"));
+    for (const auto& e : fs::directory_iterator(odoo.area())) {
+      EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+    }
+  }
+  // Runs cold in the background with `env`, waits for `ready`, sends `sig`.
+  int cold_with_signal(const std::vector<std::string>& extra, std::vector<std::string> env,
+                       const fs::path& ready, int sig) {
+    odbox::util::SpawnSpec spec;
+    spec.argv = {tool_binary(), "--basedir", odoo.basedir().string(), "--db", odoo.db(),
+                 "--data-dir", odoo.data_dir().string(), "--systemctl", fake_systemctl(),
+                 "cold", "--marker-dir", odoo.marker_dir().string()};
+    spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
+    spec.env_set = odoo.pg().env();
+    spec.env_set.push_back(odoo.systemctl_env().front());
+    spec.env_set.insert(spec.env_set.end(), env.begin(), env.end());
+    spec.capture_stdout = false;
+    spec.capture_stderr = false;
+    auto child = odbox::util::spawn(spec);
+    EXPECT_TRUE(child);
+    wait_for_file(ready);
+    ::kill(child->pid(), sig);
+    const auto status = child->wait();
+    return status.signal != 0 ? 128 + status.signal : status.code;
+  }
+  std::vector<std::string> rsync_hook(int call, const std::string& cmd,
+                                      const std::string& exit_code = "") {
+    std::vector<std::string> env{"ODBOX_HOOK_COUNTER=" + (odoo.scratch() / "rsync-calls").string(),
+                                 "ODBOX_HOOK_CALL=" + std::to_string(call),
+                                 "ODBOX_HOOK_CMD=" + cmd};
+    if (!exit_code.empty()) {
+      env.push_back("ODBOX_HOOK_EXIT=" + exit_code);
+    }
+    return env;
+  }
+  OdooScratch odoo;
+  std::string previous_dump;
+  std::string previous_manifest;
+};
+
+TEST_F(ColdFault, PgDumpFails) {
+  const auto out = odoo.cold({"--pg-dump", wrapper("pg_dump-truncating").string()},
+                             {"ODBOX_TRUNCATE_BYTES=20000"});
+  EXPECT_EQ(out.exit_code, 1) << out.err;
+  expect_intact_and_running();
+}
+
+TEST_F(ColdFault, DeltaRsyncFailsWhileOdooIsStopped) {
+  const auto out = odoo.cold({"--rsync", wrapper("rsync-hook").string()}, rsync_hook(2, "", "23"));
+  EXPECT_EQ(out.exit_code, 1) << out.err;
+  EXPECT_NE(out.err.find("rsync exited with status 23"), std::string::npos) << out.err;
+  EXPECT_EQ(call_time(odoo.service_calls(), "stop odoo.service") > 0, true);
+  expect_intact_and_running();
+}
+
+TEST_F(ColdFault, PostgresqlConnectionDiesAfterTheSnapshot) {
+  // The snapshot's connection is terminated: pg_dump cannot import it.
+  const std::string kill_snapshot =
+      "psql -X -q -d \"$DB\" -c \"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+      "WHERE application_name = 'odbox-backup snapshot'\" >/dev/null";
+  const auto out = odoo.cold({"--pg-dump", wrapper("pg_dump-hook").string()},
+                             {"ODBOX_HOOK_BEFORE=" + kill_snapshot});
+  EXPECT_EQ(out.exit_code, 1) << out.err;
+  expect_intact_and_running();
+}
+
+TEST_F(ColdFault, StopTimeout) {
+  std::ofstream(odoo.systemctl_dir() / "hang-stop");
+  const auto out = odoo.cold({"--stop-timeout", "2"});
+  fs::remove(odoo.systemctl_dir() / "hang-stop");
+  EXPECT_EQ(out.exit_code, 1) << out.err;
+  EXPECT_NE(out.err.find("did not stop within 2 s"), std::string::npos) << out.err;
+  expect_intact_and_running();
+}
+
+TEST_F(ColdFault, StartFailureIsExitFiveAndTheLoudestMessage) {
+  const auto fail_start = odoo.systemctl_dir() / "fail-start";
+  const auto out = odoo.cold({"--rsync", wrapper("rsync-hook").string()},
+                             rsync_hook(2, "touch '" + fail_start.string() + "'"));
+  EXPECT_EQ(out.exit_code, 5) << out.err;
+  EXPECT_NE(out.err.find("<2>ODOO IS DOWN"), std::string::npos) << out.err;
+  EXPECT_FALSE(odoo.odoo_active());
+  // The marker stays for cold-recover, which starts Odoo once it can.
+  EXPECT_TRUE(fs::exists(odoo.marker_dir() / "odoo.service.stopped"));
+  fs::remove(fail_start);
+  const auto recover = odoo.backup({"--systemctl", fake_systemctl(), "cold-recover",
+                                    "--marker-dir", odoo.marker_dir().string()},
+                                   odoo.systemctl_env());
+  EXPECT_EQ(recover.exit_code, 0) << recover.err;
+  EXPECT_TRUE(odoo.odoo_active());
+}
+
+TEST_F(ColdFault, SigtermDuringPresync) {
+  const auto ready = odoo.scratch() / "ready";
+  const int code = cold_with_signal({"--rsync", wrapper("rsync-hook").string()},
+                                    rsync_hook(1, "touch '" + ready.string() + "'; sleep 30"),
+                                    ready, SIGTERM);
+  EXPECT_EQ(code, 128 + SIGTERM);
+  EXPECT_TRUE(odoo.service_calls().empty());  // never stopped
+  expect_intact_and_running();
+}
+
+TEST_F(ColdFault, SigtermWhileOdooIsStopped) {
+  const auto ready = odoo.scratch() / "ready";
+  const int code = cold_with_signal({"--rsync", wrapper("rsync-hook").string()},
+                                    rsync_hook(2, "touch '" + ready.string() + "'; sleep 30"),
+                                    ready, SIGTERM);
+  EXPECT_EQ(code, 128 + SIGTERM);
+  EXPECT_GT(call_time(odoo.service_calls(), "start odoo.service"), 0);
+  expect_intact_and_running();
+}
+
+TEST_F(ColdFault, SigintWhileDumping) {
+  const auto ready = odoo.scratch() / "ready";
+  const int code = cold_with_signal(
+      {"--pg-dump", wrapper("pg_dump-hook").string()},
+      {"ODBOX_HOOK_AFTER=touch '" + ready.string() + "'; sleep 30"}, ready, SIGINT);
+  EXPECT_EQ(code, 128 + SIGINT);
+  expect_intact_and_running();
+  EXPECT_EQ(odoo.runs().back()["exit_code"], 128 + SIGINT);
+}
+
+TEST_F(ColdFault, SigkillThenColdRecoverStartsOdoo) {
+  const auto ready = odoo.scratch() / "ready";
+  const int code = cold_with_signal({"--rsync", wrapper("rsync-hook").string()},
+                                    rsync_hook(2, "touch '" + ready.string() + "'; sleep 30"),
+                                    ready, SIGKILL);
+  EXPECT_EQ(code, 128 + SIGKILL);
+  EXPECT_FALSE(odoo.odoo_active());  // nobody could start it
+  EXPECT_TRUE(fs::exists(odoo.marker_dir() / "odoo.service.stopped"));
+  const auto recover = odoo.backup({"--systemctl", fake_systemctl(), "cold-recover",
+                                    "--marker-dir", odoo.marker_dir().string()},
+                                   odoo.systemctl_env());
+  EXPECT_EQ(recover.exit_code, 0) << recover.err;
+  EXPECT_NE(recover.err.find("did not start it again"), std::string::npos) << recover.err;
+  EXPECT_TRUE(odoo.odoo_active());
+  EXPECT_TRUE(read_file(odoo.dump()) == previous_dump) << "the previous dump changed";
+  EXPECT_FALSE(fs::exists(odoo.marker_dir() / "odoo.service.stopped"));
+  // The killed run's temporary files are removed by the next run.
+  const auto next = odoo.cold();
+  EXPECT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_NE(next.err.find("left by an interrupted run"), std::string::npos) << next.err;
+  for (const auto& e : fs::directory_iterator(odoo.area())) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
+  }
+}
