@@ -7,6 +7,7 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 namespace odbox::app {
@@ -94,22 +95,25 @@ int run_cold(const Config& config, const CommonOptions& common, ServiceControl& 
     if (!config.cold.full_downtime) {
       guard.restart();
     }
-  } catch (const Error& e) {
-    backups.clear();  // stop the dumps, drop their temporary files
+  } catch (const std::exception& e) {
     // Odoo first: a failed restart outranks the failure that led here.
+    std::optional<Error> restart_error;
     try {
       guard.restart();
-    } catch (const Error& restart_error) {
-      report.set_downtime(guard.downtime_seconds());
-      report.failed_all(config.databases, e.what());
-      record_and_exit(static_cast<int>(restart_error.code()));
-      throw;
+    } catch (const Error& failed_restart) {
+      restart_error = failed_restart;
     }
+    backups.clear();  // stop the dumps, drop their temporary files
     if (was_active) {
       report.set_downtime(guard.downtime_seconds());
     }
     report.failed_all(config.databases, e.what());
-    record_and_exit(static_cast<int>(e.code()));
+    if (restart_error) {
+      record_and_exit(static_cast<int>(restart_error->code()));
+      throw *restart_error;
+    }
+    const auto* error = dynamic_cast<const Error*>(&e);
+    record_and_exit(static_cast<int>(error != nullptr ? error->code() : ExitCode::failed));
     throw;
   }
 
@@ -124,7 +128,7 @@ int run_cold(const Config& config, const CommonOptions& common, ServiceControl& 
       signal_code = static_cast<int>(e.code());
       report.failed_all(config.databases, e.what());
       break;
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       spdlog::error("{}: {}", b->database(), e.what());
       report.failed(b->database(), e.what());
     }

@@ -30,7 +30,7 @@ int run_hot(const Config& config, const CommonOptions& common) {
       report.failed_all(config.databases, e.what());
       signal_code = static_cast<int>(e.code());
       break;
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       spdlog::error("{}: {}", db, e.what());
       report.failed(db, e.what());
     }
