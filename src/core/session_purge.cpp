@@ -5,10 +5,12 @@
 #include "odbox/util/sys_error.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <dirent.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +18,7 @@
 #include <string_view>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 #include <vector>
@@ -23,10 +26,11 @@
 namespace odbox::core {
 namespace {
 
-constexpr std::size_t k_chunk_entries = 64 * 1024;   // entries sorted and unlinked at a time
 constexpr std::size_t k_getdents_bytes = 256 * 1024; // one getdents64 call
 constexpr int k_max_depth = 32;                      // levels below the sessions directory
 constexpr std::uint64_t k_max_warnings = 20;         // then only counted
+constexpr std::size_t k_max_threads = 64;
+constexpr std::size_t k_min_files_per_thread = 32;   // fewer are not worth a thread
 
 // Names may hold newlines or escape sequences: keep them off the log's layout.
 std::string printable(std::string_view name) {
@@ -80,7 +84,7 @@ struct Entry {
   unsigned char type = DT_UNKNOWN;
 };
 
-// Up to k_chunk_entries entries of one directory, names NUL-terminated in one buffer.
+// Up to chunk_entries entries of one directory, names NUL-terminated in one buffer.
 struct Chunk {
   std::vector<Entry> entries;
   std::string names;
@@ -165,10 +169,24 @@ struct Frame {
   std::size_t next_subdir = 0;
 };
 
+// What one worker did with its share of a chunk; merged into the result.
+struct Tally {
+  std::uint64_t files_removed = 0;
+  std::uint64_t bytes_removed = 0;
+  std::uint64_t files_kept = 0;
+  std::uint64_t skipped = 0;
+  std::uint64_t errors = 0;
+  Chunk found_dirs; // entries that turned out to be directories (DT_UNKNOWN)
+  std::exception_ptr failure;
+};
+
 class Purger {
 public:
-  Purger(std::string root, DirIdentity root_id, std::optional<timespec> cutoff)
-      : m_root(std::move(root)), m_root_id(root_id), m_cutoff(cutoff) {}
+  Purger(std::string root, DirIdentity root_id, std::optional<timespec> cutoff,
+         const PurgeOptions& options)
+      : m_root(std::move(root)), m_root_id(root_id), m_cutoff(cutoff),
+        m_chunk_entries(std::max<std::size_t>(options.chunk_entries, 1)),
+        m_threads(std::clamp<std::size_t>(options.threads, 1, k_max_threads)) {}
 
   PurgeResult run(util::UniqueFd root_fd) {
     std::vector<Frame> stack;
@@ -207,14 +225,20 @@ private:
     return path;
   }
 
-  void error(const util::SysError& err) {
-    ++m_result.errors;
-    if (m_result.errors <= k_max_warnings) {
+  // Logs the first k_max_warnings errors (from any thread); the caller counts.
+  void warn_error(const util::SysError& err) const {
+    const std::uint64_t n = ++m_warned;
+    if (n <= k_max_warnings) {
       spdlog::warn("session purge: {}", err.message());
     }
-    if (m_result.errors == k_max_warnings) {
+    if (n == k_max_warnings) {
       spdlog::warn("session purge: further errors are counted, not logged");
     }
+  }
+
+  void error(const util::SysError& err) {
+    ++m_result.errors;
+    warn_error(err);
   }
 
   void skip_dir(const std::string& path, std::string_view why) {
@@ -233,7 +257,7 @@ private:
     while (!m_reader.eof()) {
       throw_if_interrupted();
       m_chunk.clear();
-      if (auto filled = m_reader.fill(m_chunk, k_chunk_entries); !filled) {
+      if (auto filled = m_reader.fill(m_chunk, m_chunk_entries); !filled) {
         util::SysError err = filled.error();
         err.path = path_of(frame, {});
         if (frame.depth == 0) {
@@ -244,54 +268,99 @@ private:
       }
       std::sort(m_chunk.entries.begin(), m_chunk.entries.end(),
                 [](const Entry& a, const Entry& b) { return a.ino < b.ino; });
+      m_files.clear();
       for (const Entry& entry : m_chunk.entries) {
-        handle(frame, entry.ino, entry.type, m_chunk.name(entry));
+        if (entry.type == DT_DIR) {
+          frame.subdirs.add(entry.ino, DT_DIR, m_chunk.name(entry));
+        } else if (entry.type == DT_REG || entry.type == DT_UNKNOWN) {
+          m_files.push_back(entry);
+        } else {
+          ++m_result.skipped; // symlink, FIFO, socket, device
+        }
       }
+      remove_files(frame);
     }
     std::sort(frame.subdirs.entries.begin(), frame.subdirs.entries.end(),
               [](const Entry& a, const Entry& b) { return a.ino < b.ino; });
   }
 
-  void handle(Frame& frame, std::uint64_t ino, unsigned char type, const char* name) {
-    if (type == DT_DIR) {
-      frame.subdirs.add(ino, type, name);
-      return;
+  // Removes m_files (in inode order), split into contiguous ranges over the
+  // worker threads: on a file system mounted with `discard` every unlink
+  // waits for the device, and the waits overlap.
+  void remove_files(Frame& frame) {
+    const std::size_t n = m_files.size();
+    const std::size_t workers =
+        std::clamp<std::size_t>(n / k_min_files_per_thread, 1, m_threads);
+    std::vector<Tally> tallies(workers);
+    const auto work = [&](std::size_t w) noexcept {
+      try {
+        for (std::size_t i = n * w / workers; i < n * (w + 1) / workers; ++i) {
+          remove_file(frame, m_files[i], tallies[w]);
+        }
+      } catch (...) {
+        tallies[w].failure = std::current_exception();
+      }
+    };
+    {
+      std::vector<std::jthread> pool;
+      pool.reserve(workers - 1);
+      for (std::size_t w = 1; w < workers; ++w) {
+        pool.emplace_back(work, w);
+      }
+      work(0);
+    } // joins
+    for (Tally& tally : tallies) {
+      if (tally.failure) {
+        std::rethrow_exception(tally.failure);
+      }
+      m_result.files_removed += tally.files_removed;
+      m_result.bytes_removed += tally.bytes_removed;
+      m_result.files_kept += tally.files_kept;
+      m_result.skipped += tally.skipped;
+      m_result.errors += tally.errors;
+      for (const Entry& dir : tally.found_dirs.entries) {
+        frame.subdirs.add(dir.ino, DT_DIR, tally.found_dirs.name(dir));
+      }
     }
-    if (type != DT_REG && type != DT_UNKNOWN) {
-      ++m_result.skipped; // symlink, FIFO, socket, device
-      return;
-    }
+  }
+
+  // Removes one entry if it is a regular file (and old enough). Thread-safe:
+  // touches only `tally` and the logger.
+  void remove_file(const Frame& frame, const Entry& entry, Tally& tally) const {
+    const char* name = m_chunk.name(entry);
     struct stat st {};
     if (::fstatat(frame.fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno != ENOENT) {
-        error(util::sys_error("fstatat", path_of(frame, name)));
+        ++tally.errors;
+        warn_error(util::sys_error("fstatat", path_of(frame, name)));
       }
       return;
     }
     if (S_ISDIR(st.st_mode)) {
-      frame.subdirs.add(ino, DT_DIR, name);
+      tally.found_dirs.add(entry.ino, DT_DIR, name);
       return;
     }
     if (!S_ISREG(st.st_mode)) {
-      ++m_result.skipped;
+      ++tally.skipped;
       return;
     }
     if (m_cutoff && (st.st_mtim.tv_sec > m_cutoff->tv_sec ||
                      (st.st_mtim.tv_sec == m_cutoff->tv_sec &&
                       st.st_mtim.tv_nsec > m_cutoff->tv_nsec))) {
-      ++m_result.files_kept;
+      ++tally.files_kept;
       return;
     }
     if (::unlinkat(frame.fd.get(), name, 0) != 0) {
       if (errno == EISDIR) {
-        ++m_result.skipped; // replaced by a directory since the fstatat
+        ++tally.skipped; // replaced by a directory since the fstatat
       } else if (errno != ENOENT) {
-        error(util::sys_error("unlinkat", path_of(frame, name)));
+        ++tally.errors;
+        warn_error(util::sys_error("unlinkat", path_of(frame, name)));
       }
       return;
     }
-    ++m_result.files_removed;
-    m_result.bytes_removed += static_cast<std::uint64_t>(st.st_size);
+    ++tally.files_removed;
+    tally.bytes_removed += static_cast<std::uint64_t>(st.st_size);
   }
 
   std::optional<Frame> open_subdir(const Frame& parent, const char* name) {
@@ -328,10 +397,14 @@ private:
   std::string m_root;
   DirIdentity m_root_id;
   std::optional<timespec> m_cutoff;
+  std::size_t m_chunk_entries;
+  std::size_t m_threads;
   PurgeResult m_result;
   std::uint64_t m_skipped_dirs = 0;
+  mutable std::atomic<std::uint64_t> m_warned{0};
   DirReader m_reader;
   Chunk m_chunk;
+  std::vector<Entry> m_files; // the chunk's candidates for removal, in inode order
 };
 
 // "/a/b/", "/a/b/." -> "/a/b": a trailing slash would make lstat follow a symlink.
@@ -415,7 +488,7 @@ PurgeResult purge_sessions(const PurgeOptions& options) {
     throw UsageError("refusing to purge sessions in " + dir +
                      ", which is '/': point --sessions-dir at Odoo's <data_dir>/sessions");
   }
-  return Purger(dir, *id, cutoff).run(std::move(fd));
+  return Purger(dir, *id, cutoff, options).run(std::move(fd));
 }
 
 } // namespace odbox::core
