@@ -49,6 +49,7 @@ constexpr const char* k_description =
     "  verify  check that the backups in the area are complete and restorable\n"
     "  restore put a backup back into PostgreSQL and the data dir\n"
     "  export  a zip of a backup for Odoo's database manager\n"
+    "  purge-sessions  remove Odoo's stale session files (Odoo stopped)\n"
     "  status  last run and last success of each backup\n"
     "The backup area is <basedir>/odoo/: <db>.dump.sql, <db>.manifest.json,\n"
     "<db>.files.tsv, filestore/<db>/ and runs.jsonl.\n"
@@ -208,6 +209,12 @@ int run(int argc, char** argv) {
       "export", "Write a zip of a backup that Odoo's database manager restores");
   export_cmd->add_option("--zip", flags.export_zip.zip, "The zip file to write")
       ->type_name("FILE");
+  auto* purge = app.add_subcommand(
+      "purge-sessions", "Remove Odoo's session files now, as cold does (stop Odoo first)");
+  purge->add_option("--sessions-keep-days", flags.sessions_keep_days,
+                    "Keep session files newer than N days (default: purge all)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
   auto* status = app.add_subcommand(
       "status", "Last run and last success per database and kind, from runs.jsonl");
   status->add_option("--max-age", flags.status.max_age,
@@ -251,6 +258,9 @@ int run(int argc, char** argv) {
     }
     if (export_cmd->parsed()) {
       return run_export(config, flags.export_zip);
+    }
+    if (purge->parsed()) {
+      return run_purge_sessions(config);
     }
     if (status->parsed()) {
       return run_status(config, common, flags.status);

@@ -41,6 +41,8 @@ int run_verify(const core::Config& config, const CommonOptions& common, const Ve
 int run_restore(const core::Config& config, const RestoreFlags& flags,
                 core::ServiceControl& services);
 int run_export(const core::Config& config, const ExportFlags& flags);
+// The session purge of cold on its own (run it while Odoo is stopped).
+int run_purge_sessions(const core::Config& config);
 // Exit 0, or 4 when --max-age is given and a database's last success is older.
 int run_status(const core::Config& config, const CommonOptions& common, const StatusFlags& flags);
 
