@@ -4,6 +4,7 @@
 #include "test_dir.hpp"
 
 #include <gtest/gtest.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace odbox::core;
@@ -118,6 +119,12 @@ TEST(ColdRecover, LeavesALiveRunAlone) {
   spec.argv = {program.string(), "30"};
   auto child = odbox::util::spawn(spec);
   ASSERT_TRUE(child);
+  // posix_spawn returns once the exec has begun; the kernel sets the new
+  // process name a moment later.
+  const auto comm = "/proc/" + std::to_string(child->pid()) + "/comm";
+  for (int i = 0; i < 200 && !odbox::test::read_text(comm).starts_with("odbox-backup"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   odbox::test::write_text(dir.path() / "odoo.service.stopped",
                           R"({"pid": )" + std::to_string(child->pid()) + "}");
   EXPECT_EQ(recover_stopped_units(services, dir.path(), std::chrono::seconds(5)), 0);
