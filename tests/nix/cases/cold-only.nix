@@ -1,0 +1,7 @@
+# Cold backups only: no hot timer.
+{
+  odbox.backup.odoo = {
+    enable = true;
+    coldSchedule = [ "02:00:00" ];
+  };
+}

@@ -1,0 +1,4 @@
+# Must fail: enabled, but no backup would ever run.
+{
+  odbox.backup.odoo.enable = true;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Parses every .nix file of the repository with nix-instantiate --parse (the
+# flake, the package, the NixOS module, the VM test and the test helpers):
+# the files that cannot be evaluated here (they need nixpkgs) get at least
+# their syntax checked.
+# Exit 0: all parse; 1: a syntax error; 77: nix-instantiate missing (skipped).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+if ! command -v nix-instantiate >/dev/null; then
+  echo "SKIP: nix-instantiate not found (install nix-bin: bash tests/setup-debian)"
+  exit 77
+fi
+state=$(mktemp -d)
+trap 'rm -rf "$state"' EXIT
+export NIX_STATE_DIR=$state NIX_LOG_DIR=$state/log
+
+# Tracked and new files, without build trees; find where there is no git.
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+  mapfile -t files < <(git -C "$root" ls-files --cached --others --exclude-standard -- '*.nix' | sort)
+else
+  mapfile -t files < <(cd "$root" && find . -name .git -prune -o -name 'build*' -prune -o \
+    -name '*.nix' -print | sed 's|^\./||' | sort)
+fi
+echo "checks: nix-instantiate --parse of the ${#files[@]} .nix files of the repository"
+((${#files[@]} > 0)) || { echo "FAIL: no .nix file found under $root"; exit 1; }
+
+failed=0
+for f in "${files[@]}"; do
+  [[ -e "$root/$f" ]] || continue   # deleted in the work tree
+  if out=$(nix-instantiate --parse "$root/$f" 2>&1 >/dev/null); then
+    echo "  ok   $f"
+  else
+    echo "  FAIL $f"
+    echo "$out" | sed 's/^/       /'
+    failed=1
+  fi
+done
+for required in flake.nix nix/package.nix nix/module.nix nix/tests/vm.nix; do
+  if [[ ! -e "$root/$required" ]]; then
+    echo "  FAIL $required is missing"
+    failed=1
+  fi
+done
+exit "$failed"
