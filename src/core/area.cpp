@@ -36,6 +36,11 @@ void BackupArea::check_writable() const {
                          " exists but is not a directory: check --basedir");
       }
       if (::access(probe.c_str(), W_OK | X_OK) != 0) {
+        if (errno == EROFS) {
+          throw UsageError("backup area: " + probe.string() +
+                           " is on a read-only file system (under systemd: create the area "
+                           "and list it in ReadWritePaths=)");
+        }
         throw UsageError("backup area: " + probe.string() + " is not writable (" +
                          util::errno_text(errno) + "): run as root or fix its owner");
       }
