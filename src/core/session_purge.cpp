@@ -10,14 +10,17 @@
 #include <cstddef>
 #include <cstring>
 #include <ctime>
-#include <exception>
 #include <dirent.h>
+#include <exception>
 #include <fcntl.h>
+#include <fstream>
 #include <spdlog/spdlog.h>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <system_error>
 #include <thread>
 #include <unistd.h>
 #include <utility>
@@ -30,6 +33,7 @@ constexpr std::size_t k_getdents_bytes = 256 * 1024; // one getdents64 call
 constexpr int k_max_depth = 32;                      // levels below the sessions directory
 constexpr std::uint64_t k_max_warnings = 20;         // then only counted
 constexpr std::size_t k_max_threads = 64;
+constexpr std::size_t k_discard_threads = 4;         // "auto" on a file system with online discard
 constexpr std::size_t k_min_files_per_thread = 32;   // fewer are not worth a thread
 
 // Names may hold newlines or escape sequences: keep them off the log's layout.
@@ -75,6 +79,51 @@ util::SysResult<DirIdentity> identify(int fd, const std::string& path) {
     return std::unexpected(util::sys_error("fstat", path));
   }
   return DirIdentity{st.st_dev, st.st_ino, false};
+}
+
+// Is the file system on `dev` mounted with online discard? Then every unlink
+// of a file with data waits for the device (ext4: blkdev_issue_discard in
+// ext4_free_blocks), and unlinking from several threads overlaps the waits.
+// `discard` is a super block option, the same on every mount of the device.
+bool mounted_with_discard(dev_t dev) {
+  std::ifstream mountinfo("/proc/self/mountinfo");
+  const std::string wanted = std::to_string(major(dev)) + ":" + std::to_string(minor(dev));
+  std::string line;
+  while (std::getline(mountinfo, line)) {
+    // "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard,..."
+    std::istringstream fields(line);
+    std::string mount_id;
+    std::string parent_id;
+    std::string dev_field;
+    fields >> mount_id >> parent_id >> dev_field;
+    const std::size_t separator = line.find(" - ");
+    if (dev_field != wanted || separator == std::string::npos) {
+      continue;
+    }
+    std::istringstream tail(line.substr(separator + 3));
+    std::string fs_type;
+    std::string source;
+    std::string super_options;
+    tail >> fs_type >> source >> super_options;
+    std::istringstream options(super_options);
+    std::string option;
+    while (std::getline(options, option, ',')) {
+      if (option == "discard") {
+        return true;
+      }
+    }
+    return false;
+  }
+  return false;
+}
+
+std::size_t thread_count(std::size_t requested, dev_t dev) {
+  if (requested != 0) {
+    return std::min(requested, k_max_threads);
+  }
+  const std::size_t threads = mounted_with_discard(dev) ? k_discard_threads : 1;
+  spdlog::debug("session purge: {} unlinking thread(s)", threads);
+  return threads;
 }
 
 // One directory entry of a chunk; the name lives in the chunk's buffer.
@@ -186,7 +235,7 @@ public:
          const PurgeOptions& options)
       : m_root(std::move(root)), m_root_id(root_id), m_cutoff(cutoff),
         m_chunk_entries(std::max<std::size_t>(options.chunk_entries, 1)),
-        m_threads(std::clamp<std::size_t>(options.threads, 1, k_max_threads)) {}
+        m_threads(thread_count(options.threads, root_id.dev)) {}
 
   PurgeResult run(util::UniqueFd root_fd) {
     std::vector<Frame> stack;
@@ -304,8 +353,16 @@ private:
     {
       std::vector<std::jthread> pool;
       pool.reserve(workers - 1);
-      for (std::size_t w = 1; w < workers; ++w) {
-        pool.emplace_back(work, w);
+      std::size_t next = 1;
+      try {
+        for (; next < workers; ++next) {
+          pool.emplace_back(work, next);
+        }
+      } catch (const std::system_error& e) {
+        spdlog::debug("session purge: no more threads ({}), going on with {}", e.what(), next);
+      }
+      for (std::size_t w = next; w < workers; ++w) {
+        work(w); // the ranges no thread took
       }
       work(0);
     } // joins
@@ -364,7 +421,6 @@ private:
   }
 
   std::optional<Frame> open_subdir(const Frame& parent, const char* name) {
-    std::string rel = parent.rel.empty() ? std::string(name) : parent.rel + '/' + name;
     if (parent.depth + 1 > k_max_depth) {
       skip_dir(path_of(parent, name), "deeper than " + std::to_string(k_max_depth) + " levels");
       return std::nullopt;
@@ -372,12 +428,9 @@ private:
     util::UniqueFd fd(
         ::openat(parent.fd.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
-      // Gone, or replaced by a symlink or a file since it was read: not ours to enter.
-      if (errno == ENOENT || errno == ELOOP || errno == ENOTDIR) {
-        if (errno != ENOENT) {
-          ++m_result.skipped;
-        }
-      } else {
+      if (errno == ELOOP || errno == ENOTDIR) {
+        ++m_result.skipped; // replaced by a symlink or a file since it was read
+      } else if (errno != ENOENT) {
         error(util::sys_error("openat", path_of(parent, name)));
       }
       return std::nullopt;
@@ -391,6 +444,7 @@ private:
       skip_dir(path_of(parent, name), "a mount point (not crossing into another file system)");
       return std::nullopt;
     }
+    std::string rel = parent.rel.empty() ? std::string(name) : parent.rel + '/' + name;
     return Frame{std::move(fd), std::move(rel), parent.depth + 1, {}, 0};
   }
 

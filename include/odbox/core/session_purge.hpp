@@ -12,7 +12,9 @@ struct PurgeOptions {
   std::filesystem::path dir;                       // the sessions directory, absolute
   std::optional<std::chrono::seconds> keep_newer;  // keep files whose mtime is newer than now - keep_newer
   std::size_t chunk_entries = 64 * 1024;           // entries sorted and unlinked at a time (>= 1)
-  std::size_t threads = 1;                         // threads unlinking a chunk (1..64)
+  std::size_t threads = 0;                         // threads unlinking a chunk (1..64); 0 = auto:
+                                                   // 4 if the file system is mounted with online
+                                                   // discard (unlinks wait for the device), else 1
 };
 
 struct PurgeResult {
@@ -33,7 +35,8 @@ struct PurgeResult {
 // and bind mounts recognised by statx's STATX_ATTR_MOUNT_ROOT). Directories
 // themselves stay. Each directory is read in chunks of chunk_entries entries,
 // each chunk sorted by inode number before unlinking (walks the inode table
-// in order: ~2.5x faster than `find -delete`).
+// in order), then the chunk's files are unlinked by `threads` threads, each
+// taking a contiguous run of inodes.
 //
 // A missing directory is not an error (result all zeros). Files appearing or
 // vanishing during the purge are not errors. Failures on single entries are
