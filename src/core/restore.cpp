@@ -4,6 +4,7 @@
 #include "odbox/core/errors.hpp"
 #include "odbox/core/manifest.hpp"
 #include "odbox/core/pg.hpp"
+#include "odbox/core/scratch_database.hpp"
 #include "odbox/core/snapshot.hpp"
 #include "odbox/util/process.hpp"
 #include "odbox/util/time.hpp"
@@ -24,43 +25,6 @@ bool database_exists(PgConnection& admin, const std::string& name) {
               .empty();
 }
 
-// A database being restored under a temporary name; dropped unless released.
-class StagedDatabase {
-public:
-  StagedDatabase(const std::string& conninfo, std::string name, const std::string& owner)
-      : m_conninfo(conninfo), m_name(std::move(name)) {
-    PgConnection admin(m_conninfo, "postgres", "odbox-backup restore");
-    admin.exec("DROP DATABASE IF EXISTS " + quote_identifier(m_name));
-    std::string create = "CREATE DATABASE " + quote_identifier(m_name);
-    if (!owner.empty() &&
-        !admin.query("SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = " + quote_literal(owner))
-             .empty()) {
-      create += " OWNER " + quote_identifier(owner);
-    }
-    admin.exec(create);
-  }
-  ~StagedDatabase() {
-    if (m_released) {
-      return;
-    }
-    try {
-      PgConnection admin(m_conninfo, "postgres", "odbox-backup restore");
-      admin.exec("DROP DATABASE IF EXISTS " + quote_identifier(m_name) + " WITH (FORCE)");
-    } catch (const std::exception& e) {
-      spdlog::error("cannot drop the half-restored database {}: {}", m_name, e.what());
-    }
-  }
-  StagedDatabase(const StagedDatabase&) = delete;
-  StagedDatabase& operator=(const StagedDatabase&) = delete;
-  void release() { m_released = true; }
-  [[nodiscard]] const std::string& name() const { return m_name; }
-
-private:
-  std::string m_conninfo;
-  std::string m_name;
-  bool m_released = false;
-};
-
 // A directory being filled under a temporary name; removed unless released.
 class StagedDirectory {
 public:
@@ -80,28 +44,6 @@ private:
   std::filesystem::path m_path;
   bool m_released = false;
 };
-
-void load_dump(const Config& config, const std::filesystem::path& dump,
-               const std::string& database) {
-  const auto psql = util::find_executable(config.tools.psql);
-  if (!psql) {
-    throw UsageError(config.tools.psql + " not found: install postgresql-client or use --psql");
-  }
-  util::SpawnSpec spec;
-  spec.argv = {*psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
-               "--dbname=" + database, "-f", dump.string()};
-  spec.env_set = conninfo_environment(config.conninfo);
-  spec.capture_stdout = false;
-  auto run = util::run_capture(spec);
-  if (!run) {
-    throw RunError("cannot run psql: " + run.error().message());
-  }
-  throw_if_interrupted();
-  if (!run->status.success()) {
-    throw RunError("the dump does not load: psql " + run->status.describe() + ": " +
-                   util::last_line(run->err));
-  }
-}
 
 // Copies the mirror into `target` with the owner of the data dir's file store.
 std::uint64_t copy_filestore(const Config& config, const std::filesystem::path& mirror,
@@ -173,8 +115,8 @@ RestoreResult restore_backup(const Config& config, const BackupArea& area,
                                   "_odbox_restore_" + suffix;
   spdlog::info("restoring {} into a staging database {}", request.database, staged_name);
 
-  StagedDatabase staged(config.conninfo, staged_name, manifest->database_owner);
-  load_dump(config, dump, staged.name());
+  ScratchDatabase staged(config.conninfo, staged_name, manifest->database_owner);
+  load_sql_dump(config.tools.psql, config.conninfo, dump, staged.name());
   RestoreResult result;
   result.target = target;
   if (target != request.database) {
@@ -212,7 +154,7 @@ RestoreResult restore_backup(const Config& config, const BackupArea& area,
   }
   admin.exec("ALTER DATABASE " + quote_identifier(staged.name()) + " RENAME TO " +
              quote_identifier(target));
-  staged.release();
+  staged.keep();
   std::error_code ec;
   if (std::filesystem::exists(target_store, ec)) {
     const auto old = config.data_dir / "filestore" /

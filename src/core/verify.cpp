@@ -5,6 +5,7 @@
 #include "odbox/core/filestore.hpp"
 #include "odbox/core/manifest.hpp"
 #include "odbox/core/pg.hpp"
+#include "odbox/core/scratch_database.hpp"
 #include "odbox/core/snapshot.hpp"
 #include "odbox/util/digest.hpp"
 #include "odbox/util/fd.hpp"
@@ -97,56 +98,19 @@ void deep_check(const std::filesystem::path& mirror, VerifyReport& report) {
   }
 }
 
-// Creates a scratch database and drops it on every path.
-class ScratchDatabase {
-public:
-  ScratchDatabase(std::string conninfo, std::string name)
-      : m_conninfo(std::move(conninfo)), m_name(std::move(name)) {
-    PgConnection admin(m_conninfo, "postgres", "odbox-backup verify");
-    admin.exec("DROP DATABASE IF EXISTS " + quote_identifier(m_name));
-    admin.exec("CREATE DATABASE " + quote_identifier(m_name));
-  }
-  ~ScratchDatabase() {
-    try {
-      PgConnection admin(m_conninfo, "postgres", "odbox-backup verify");
-      admin.exec("DROP DATABASE IF EXISTS " + quote_identifier(m_name) + " WITH (FORCE)");
-    } catch (const std::exception& e) {
-      spdlog::error("cannot drop the scratch database {}: {}", m_name, e.what());
-    }
-  }
-  ScratchDatabase(const ScratchDatabase&) = delete;
-  ScratchDatabase& operator=(const ScratchDatabase&) = delete;
-  [[nodiscard]] const std::string& name() const { return m_name; }
-
-private:
-  std::string m_conninfo;
-  std::string m_name;
-};
-
 void restore_test(const std::filesystem::path& dump, const Manifest& manifest,
                   const VerifyOptions& options, VerifyReport& report) {
-  const auto psql = util::find_executable(options.psql);
-  if (!psql) {
-    throw UsageError(options.psql + " not found: install postgresql-client or use --psql");
-  }
   const std::string scratch_name =
       "odbox_verify_" + std::to_string(::getpid()) + "_" +
       report.database.substr(0, std::min<std::size_t>(report.database.size(), 30));
   ScratchDatabase scratch(options.conninfo, scratch_name);
   spdlog::info("{}: test restore into scratch database {}", report.database, scratch.name());
-  util::SpawnSpec spec;
-  spec.argv = {*psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "--no-password",
-               "--dbname=" + scratch.name(), "-f", dump.string()};
-  spec.env_set = conninfo_environment(options.conninfo);
-  spec.capture_stdout = false;
-  auto run = util::run_capture(spec);
-  if (!run) {
-    throw RunError("cannot run psql: " + run.error().message());
-  }
-  throw_if_interrupted();
-  if (!run->status.success()) {
-    report.problems.push_back("the dump does not load: psql " + run->status.describe() + ": " +
-                              util::last_line(run->err));
+  try {
+    load_sql_dump(options.psql, options.conninfo, dump, scratch.name());
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const RunError& e) {
+    report.problems.emplace_back(e.what());
     return;
   }
   PgConnection conn(options.conninfo, scratch.name(), "odbox-backup verify");

@@ -180,21 +180,14 @@ protected:
   // Runs cold in the background with `env`, waits for `ready`, sends `sig`.
   int cold_with_signal(const std::vector<std::string>& extra, std::vector<std::string> env,
                        const fs::path& ready, int sig) {
-    odbox::util::SpawnSpec spec;
-    spec.argv = {tool_binary(), "--basedir", odoo.basedir().string(), "--db", odoo.db(),
-                 "--data-dir", odoo.data_dir().string(), "--systemctl", fake_systemctl(),
-                 "cold", "--marker-dir", odoo.marker_dir().string()};
-    spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
-    spec.env_set = odoo.pg().env();
-    spec.env_set.push_back(odoo.systemctl_env().front());
-    spec.env_set.insert(spec.env_set.end(), env.begin(), env.end());
-    spec.capture_stdout = false;
-    spec.capture_stderr = false;
-    auto child = odbox::util::spawn(spec);
-    EXPECT_TRUE(child);
+    std::vector<std::string> args{"--systemctl", fake_systemctl(), "cold", "--marker-dir",
+                                  odoo.marker_dir().string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    env.push_back(odoo.systemctl_env().front());
+    auto child = odoo.spawn_backup(args, env);
     wait_for_file(ready);
-    ::kill(child->pid(), sig);
-    const auto status = child->wait();
+    ::kill(child.pid(), sig);
+    const auto status = child.wait();
     return status.signal != 0 ? 128 + status.signal : status.code;
   }
   std::vector<std::string> rsync_hook(int call, const std::string& cmd,

@@ -195,6 +195,23 @@ RunOutput OdooScratch::backup(const std::vector<std::string>& args,
   return raw(full, env);
 }
 
+util::Child OdooScratch::spawn_backup(const std::vector<std::string>& args,
+                                      const std::vector<std::string>& env) const {
+  util::SpawnSpec spec;
+  spec.argv = {tool_binary(), "--basedir", basedir().string(), "--db", m_db, "--data-dir",
+               data_dir().string()};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.env_set = m_pg.env();
+  spec.env_set.insert(spec.env_set.end(), env.begin(), env.end());
+  spec.capture_stdout = false;
+  spec.capture_stderr = false;
+  auto child = util::spawn(spec);
+  if (!child) {
+    throw std::runtime_error("cannot start odbox-backup: " + child.error().message());
+  }
+  return std::move(*child);
+}
+
 nlohmann::json OdooScratch::manifest() const {
   return nlohmann::json::parse(read_file(manifest_path()));
 }

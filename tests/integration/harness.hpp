@@ -90,6 +90,9 @@ public:
   // `args` (the subcommand and its options) and extra environment.
   RunOutput backup(const std::vector<std::string>& args,
                    const std::vector<std::string>& env = {}) const;
+  // Starts odbox-backup like backup() in the background (output discarded).
+  util::Child spawn_backup(const std::vector<std::string>& args,
+                           const std::vector<std::string>& env = {}) const;
   // Runs odbox-backup with exactly `args`.
   RunOutput raw(const std::vector<std::string>& args,
                 const std::vector<std::string>& env = {}) const;

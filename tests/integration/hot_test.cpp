@@ -291,23 +291,15 @@ TEST_F(HotFailure, PostgresUnreachable) {
 TEST_F(HotFailure, SigtermDuringTheDump) {
   // A slow pg_dump keeps the run in its dump phase; SIGTERM then ends it.
   const auto started = odoo.scratch() / "started";
-  odbox::util::SpawnSpec spec;
-  spec.argv = {tool_binary(), "--basedir", odoo.basedir().string(), "--db", odoo.db(),
-               "--data-dir", odoo.data_dir().string(), "--pg-dump",
-               wrapper("pg_dump-slow").string(), "hot"};
-  spec.env_set = odoo.pg().env();
-  spec.env_set.push_back("ODBOX_STARTED_FILE=" + started.string());
-  spec.env_set.push_back("ODBOX_SLOW_SECONDS=20");
-  spec.capture_stdout = false;
-  spec.capture_stderr = false;
-  auto child = odbox::util::spawn(spec);
-  ASSERT_TRUE(child);
+  auto child = odoo.spawn_backup({"--pg-dump", wrapper("pg_dump-slow").string(), "hot"},
+                                 {"ODBOX_STARTED_FILE=" + started.string(),
+                                  "ODBOX_SLOW_SECONDS=20"});
   for (int i = 0; i < 200 && !fs::exists(started); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_TRUE(fs::exists(started));
-  ::kill(child->pid(), SIGTERM);
-  const auto status = child->wait();
+  ::kill(child.pid(), SIGTERM);
+  const auto status = child.wait();
   EXPECT_EQ(status.code, 128 + SIGTERM);
   EXPECT_TRUE(read_file(odoo.dump()) == previous_dump) << "the previous dump changed";
   EXPECT_TRUE(temporaries(odoo.area()).empty());
@@ -325,28 +317,20 @@ TEST(Hot, RsyncVanishedFilesAreNormal) {
 TEST(Hot, SecondRunExitsThreeWhileTheFirstHoldsTheLock) {
   OdooScratch odoo;
   const auto started = odoo.scratch() / "started";
-  odbox::util::SpawnSpec spec;
-  spec.argv = {tool_binary(), "--basedir", odoo.basedir().string(), "--db", odoo.db(),
-               "--data-dir", odoo.data_dir().string(), "--pg-dump",
-               wrapper("pg_dump-slow").string(), "hot"};
-  spec.env_set = odoo.pg().env();
-  spec.env_set.push_back("ODBOX_STARTED_FILE=" + started.string());
-  spec.env_set.push_back("ODBOX_SLOW_SECONDS=4");
-  spec.capture_stdout = false;
-  spec.capture_stderr = false;
-  auto first = odbox::util::spawn(spec);
-  ASSERT_TRUE(first);
+  auto first = odoo.spawn_backup({"--pg-dump", wrapper("pg_dump-slow").string(), "hot"},
+                                 {"ODBOX_STARTED_FILE=" + started.string(),
+                                  "ODBOX_SLOW_SECONDS=4"});
   for (int i = 0; i < 200 && !fs::exists(started); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const auto second = odoo.backup({"hot"});
   EXPECT_EQ(second.exit_code, 3) << second.err;
   EXPECT_NE(second.err.find("another odbox-backup run holds"), std::string::npos);
-  EXPECT_NE(second.err.find("pid " + std::to_string(first->pid()) + ", hot"), std::string::npos)
+  EXPECT_NE(second.err.find("pid " + std::to_string(first.pid()) + ", hot"), std::string::npos)
       << second.err;
   // --wait-lock queues behind it instead.
   const auto queued = odoo.backup({"hot", "--wait-lock"});
   EXPECT_EQ(queued.exit_code, 0) << queued.err;
-  EXPECT_EQ(first->wait().code, 0);
+  EXPECT_EQ(first.wait().code, 0);
   EXPECT_EQ(odoo.runs().size(), 2U);
 }
