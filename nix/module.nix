@@ -519,7 +519,7 @@ in
             serviceConfig = {
               TimeoutStartSec = odoo.coldTimeout;
               # After SIGTERM the tool starts Odoo again and waits for it.
-              TimeoutStopSec = "${toString (odoo.startTimeout + 60)}s";
+              TimeoutStopSec = "${toString (settings.cold.start_timeout_seconds + 60)}s";
               # The safety net: runs after success, failure, timeout and
               # SIGKILL alike, and starts Odoo again if a marker says that a
               # run stopped it and did not start it.

@@ -81,6 +81,14 @@ let
         lx = stringLength suffix;
       in
       lx <= ls && substring (ls - lx) lx s == suffix;
+    hasInfix =
+      infix: s:
+      let
+        li = stringLength infix;
+        ls = stringLength s;
+        from = i: i + li <= ls && (substring i li s == infix || from (i + 1));
+      in
+      from 0;
     removePrefix =
       prefix: s: if hasPrefix prefix s then substring (stringLength prefix) (stringLength s) s else s;
     removeSuffix =

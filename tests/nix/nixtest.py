@@ -83,9 +83,13 @@ class Rendered:
               f"generated: {sorted(self.units)}")
         return Unit.parse(self.units[name])
 
+    def host_path(self, store_path: str) -> Path:
+        """Where a file the units refer to was written on this host."""
+        return self.out / "store" / Path(store_path).name
+
     def config_json(self) -> dict:
         path = self.data["etc"]["odbox-backup/config.json"]
-        return json.loads(Path(path).read_text())
+        return json.loads(self.host_path(path).read_text())
 
 
 class RenderError(Exception):
@@ -94,14 +98,20 @@ class RenderError(Exception):
         self.stderr = stderr
 
 
-def render(case: Path, out: Path, odbox_bin: str | None = None) -> Rendered:
+def render(case: Path, out: Path, odbox_bin: str | None = None,
+           inside: str | None = None) -> Rendered:
     """Evaluate the module for `case` and write what NixOS would install.
 
-    The package prefix out/pkg/bin/odbox-backup points at `odbox_bin`, or at
-    /bin/true, so that Exec paths exist. Raises RenderError with nix's stderr
-    when the evaluation fails (an assertion, a type error, ...)."""
+    Files the units refer to go to out/store/, the package to out/pkg/, where
+    bin/odbox-backup is `odbox_bin` (or /bin/true) so that Exec paths exist.
+    The units name them under `inside` instead of `out` when given: the
+    directory `out` will be mounted there (tests/system/systemd-sandbox
+    --bind), and the binary is then copied rather than linked. Raises
+    RenderError with nix's stderr when the evaluation fails (an assertion,
+    a type error, ...)."""
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
+    named = Path(inside) if inside else out
     store = out / "store"
     pkg_bin = out / "pkg" / "bin"
     store.mkdir(exist_ok=True)
@@ -109,13 +119,16 @@ def render(case: Path, out: Path, odbox_bin: str | None = None) -> Rendered:
     exe = pkg_bin / "odbox-backup"
     if exe.is_symlink() or exe.exists():
         exe.unlink()
-    exe.symlink_to(odbox_bin or "/bin/true")
+    if inside:
+        shutil.copy(odbox_bin or "/bin/true", exe)
+    else:
+        exe.symlink_to(odbox_bin or "/bin/true")
 
     cmd = ["nix-instantiate", "--eval", "--strict", "--json",
            str(HERE / "render.nix"),
            "--arg", "case", str(case.resolve()),
-           "--argstr", "storeDir", str(store),
-           "--argstr", "odboxPrefix", str(out / "pkg")]
+           "--argstr", "storeDir", str(named / "store"),
+           "--argstr", "odboxPrefix", str(named / "pkg")]
     run = subprocess.run(cmd, capture_output=True, text=True, env=nix_env(out))
     # On an evaluation error nix may already have printed partial JSON: only
     # the exit status tells.
@@ -134,7 +147,7 @@ def render(case: Path, out: Path, odbox_bin: str | None = None) -> Rendered:
     for name, text in data["tmpfiles"].items():
         (rendered.tmpfiles_dir / f"{name}.conf").write_text(text)
     for path, text in data["files"].items():
-        Path(path).write_text(text)
+        rendered.host_path(path).write_text(text)
     return rendered
 
 

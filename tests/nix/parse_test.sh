@@ -2,7 +2,7 @@
 # Parses every .nix file of the repository with nix-instantiate --parse (the
 # flake, the package, the NixOS module, the VM test and the test helpers):
 # the files that cannot be evaluated here (they need nixpkgs) get at least
-# their syntax checked.
+# their syntax checked; so does the VM test's Python script.
 # Exit 0: all parse; 1: a syntax error; 77: nix-instantiate missing (skipped).
 set -euo pipefail
 
@@ -36,6 +36,18 @@ for f in "${files[@]}"; do
     failed=1
   fi
 done
+# The NixOS VM test's script is Python, run by the NixOS test driver.
+vm_script=nix/tests/vm_test_script.py
+if command -v python3 >/dev/null && [[ -e "$root/$vm_script" ]]; then
+  if out=$(python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' \
+    "$root/$vm_script" 2>&1); then
+    echo "  ok   $vm_script (Python syntax)"
+  else
+    echo "  FAIL $vm_script"
+    echo "$out" | sed 's/^/       /'
+    failed=1
+  fi
+fi
 for required in flake.nix nix/package.nix nix/module.nix nix/tests/vm.nix; do
   if [[ ! -e "$root/$required" ]]; then
     echo "  FAIL $required is missing"

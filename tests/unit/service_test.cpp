@@ -114,7 +114,9 @@ TEST(ColdRecover, LeavesALiveRunAlone) {
   // A live process whose name starts with odbox-backup stands for a run
   // still in progress: its marker is its own business.
   const auto program = dir.path() / "odbox-backup-run";
-  std::filesystem::create_symlink("/bin/sleep", program);
+  const auto sleep = odbox::util::find_executable("sleep");
+  ASSERT_TRUE(sleep);
+  std::filesystem::create_symlink(*sleep, program);
   odbox::util::SpawnSpec spec;
   spec.argv = {program.string(), "30"};
   auto child = odbox::util::spawn(spec);

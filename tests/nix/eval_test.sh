@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Evaluates a Nix test file of tests/nix (minilib_test.nix, flake_test.nix):
+# each evaluates to true, or throws naming the checks that do not hold. The
+# checks are the attributes of its `tests = { ... }` set, listed here.
+#   eval_test.sh FILE.nix
+# Exit 0: all hold; 1: one does not; 77: nix-instantiate missing (skipped).
+set -euo pipefail
+
+file=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+if ! command -v nix-instantiate >/dev/null; then
+  echo "SKIP: nix-instantiate not found (install nix-bin: bash tests/setup-debian)"
+  exit 77
+fi
+state=$(mktemp -d)
+trap 'rm -rf "$state"' EXIT
+export NIX_STATE_DIR=$state NIX_LOG_DIR=$state/log
+
+echo "checks of ${file#"$(cd "$(dirname "$0")/../.." && pwd)/"}:"
+sed -n '1,/^let/p' "$file" | sed '$d; s/^# \{0,1\}/  /'
+awk '/^  tests = \{/ { inside = 1; next } /^  \};/ { inside = 0 }
+     inside && /^    [a-zA-Z]+ =/ { print "  - " $1 }' "$file"
+if ! result=$(nix-instantiate --eval --strict "$file" 2>&1); then
+  echo "FAIL:"
+  echo "$result" | sed 's/^/  /'
+  exit 1
+fi
+[[ $result == true ]] || { echo "FAIL: $result"; exit 1; }
+echo "all checks hold"
