@@ -33,7 +33,7 @@ constexpr std::size_t k_getdents_bytes = 256 * 1024; // one getdents64 call
 constexpr int k_max_depth = 32;                      // levels below the sessions directory
 constexpr std::uint64_t k_max_warnings = 20;         // then only counted
 constexpr std::size_t k_max_threads = 64;
-constexpr std::size_t k_discard_threads = 4;         // "auto" on a file system with online discard
+constexpr std::size_t k_discard_threads = 16;        // "auto" on a file system with online discard
 constexpr std::size_t k_min_files_per_thread = 32;   // fewer are not worth a thread
 
 // Names may hold newlines or escape sequences: keep them off the log's layout.
@@ -85,6 +85,9 @@ util::SysResult<DirIdentity> identify(int fd, const std::string& path) {
 // of a file with data waits for the device (ext4: blkdev_issue_discard in
 // ext4_free_blocks), and unlinking from several threads overlaps the waits.
 // `discard` is a super block option, the same on every mount of the device.
+// On a virtio disk, 200k session files: find -delete 53.6 s; 4 threads 34.0 s,
+// 8 threads 29.0 s, 16 threads 28.4 s, every thread waiting in submit_bio_wait
+// (the device's own limit is near; more threads only add memory).
 bool mounted_with_discard(dev_t dev) {
   std::ifstream mountinfo("/proc/self/mountinfo");
   const std::string wanted = std::to_string(major(dev)) + ":" + std::to_string(minor(dev));

@@ -13,7 +13,7 @@ struct PurgeOptions {
   std::optional<std::chrono::seconds> keep_newer;  // keep files whose mtime is newer than now - keep_newer
   std::size_t chunk_entries = 64 * 1024;           // entries sorted and unlinked at a time (>= 1)
   std::size_t threads = 0;                         // threads unlinking a chunk (1..64); 0 = auto:
-                                                   // 4 if the file system is mounted with online
+                                                   // 16 if the file system is mounted with online
                                                    // discard (unlinks wait for the device), else 1
 };
 
