@@ -161,8 +161,9 @@ void DatabaseBackup::sync() {
   throw_if_interrupted();
   timed("sync", [&] {
     // The dump shows its own progress line in its thread; rsync stays quiet.
+    m_listing = MirrorListing();
     mirror_filestore(live_store(), m_area.mirror(m_database),
-                     {.rsync = m_tools.rsync, .progress = false});
+                     {.rsync = m_tools.rsync, .progress = false, .listing = &m_listing});
   });
 }
 
@@ -181,7 +182,11 @@ Manifest DatabaseBackup::finish() {
   spdlog::info("{}: dump complete, {} in {}", m_database, util::format_bytes(outcome.bytes),
                util::format_duration(std::chrono::duration<double>(outcome.seconds)));
 
-  const auto check = check_references(m_references->temp_path(), m_area.mirror(m_database));
+  CheckResult check;
+  timed("check", [&] {
+    check = check_references(m_references->temp_path(), m_area.mirror(m_database), 1000,
+                             &m_listing);
+  });
   m_manifest.missing_count = check.missing_count;
   m_manifest.missing = check.missing;
 
@@ -192,7 +197,7 @@ Manifest DatabaseBackup::finish() {
   m_dump->commit();
   timed("prune", [&] {
     const auto pruned = prune_mirror(m_area.mirror(m_database), live_store(),
-                                     m_area.references(m_database));
+                                     m_area.references(m_database), &m_listing);
     m_manifest.pruned_files = pruned.pruned;
     m_manifest.filestore_files = pruned.files;
     m_manifest.filestore_bytes = pruned.bytes;

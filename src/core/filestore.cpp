@@ -5,10 +5,13 @@
 #include "odbox/util/process.hpp"
 #include "odbox/util/time.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
+#include <memory>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,6 +59,53 @@ std::string unescape_copy_field(std::string_view field) {
   return out;
 }
 
+constexpr int k_max_walk_depth = 16;  // Odoo's store is two levels deep, checklist/ three
+
+// Calls visit(relative path, directory fd, name) for each regular file below
+// `dir` (d_type from getdents, a stat only when the file system gives none),
+// never following a symlink or leaving the tree. Throws RunError.
+void walk_files(util::UniqueFd dir, const std::filesystem::path& shown,
+                const std::function<void(const std::string&, int, const char*)>& visit,
+                const std::string& prefix = {}, int depth = 0) {
+  DIR* stream = ::fdopendir(dir.get());
+  if (stream == nullptr) {
+    throw RunError("cannot read " + (shown / prefix).string() + ": " + util::errno_text(errno));
+  }
+  (void)dir.release();
+  const std::unique_ptr<DIR, int (*)(DIR*)> closer(stream, ::closedir);
+  const int fd = ::dirfd(stream);
+  std::string rel;
+  errno = 0;
+  while (const dirent* entry = ::readdir(stream)) {
+    const std::string_view name(entry->d_name);
+    if (name == "." || name == "..") {
+      continue;
+    }
+    unsigned char type = entry->d_type;
+    if (type == DT_UNKNOWN) {
+      struct stat st {};
+      if (::fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+      }
+    }
+    rel.assign(prefix).append(name);
+    if (type == DT_REG) {
+      visit(rel, fd, entry->d_name);
+    } else if (type == DT_DIR && depth < k_max_walk_depth) {
+      util::UniqueFd sub(
+          ::openat(fd, entry->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!sub) {
+        throw RunError("cannot open " + (shown / rel).string() + ": " + util::errno_text(errno));
+      }
+      walk_files(std::move(sub), shown, visit, rel + "/", depth + 1);
+    }
+    errno = 0;
+  }
+  if (errno != 0) {
+    throw RunError("cannot read " + (shown / prefix).string() + ": " + util::errno_text(errno));
+  }
+}
+
 } // namespace
 
 bool is_safe_store_name(std::string_view name) {
@@ -72,6 +122,100 @@ bool is_safe_store_name(std::string_view name) {
     start = end + 1;
   }
   return name.find('\0') == std::string_view::npos;
+}
+
+std::optional<std::array<unsigned char, 20>> MirrorListing::pack(std::string_view name) {
+  // "ab/ab01...": the directory is the first two of the 40 lowercase hex digits.
+  constexpr std::size_t k_length = 2 + 1 + 40;
+  if (name.size() != k_length || name[2] != '/' || name[0] != name[3] || name[1] != name[4]) {
+    return std::nullopt;
+  }
+  const auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') {
+      return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+      return c - 'a' + 10;
+    }
+    return -1;
+  };
+  std::array<unsigned char, 20> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const int high = nibble(name[3 + 2 * i]);
+    const int low = nibble(name[4 + 2 * i]);
+    if (high < 0 || low < 0) {
+      return std::nullopt;
+    }
+    out[i] = static_cast<unsigned char>((high << 4) | low);
+  }
+  return out;
+}
+
+void MirrorListing::add(std::string_view name, std::uint64_t size) {
+  if (const auto sha1 = pack(name)) {
+    m_hashed.push_back(Hashed{*sha1, size});
+  } else {
+    m_other[std::string(name)] = size;
+  }
+}
+
+void MirrorListing::seal() {
+  std::sort(m_hashed.begin(), m_hashed.end(),
+            [](const Hashed& a, const Hashed& b) { return a.sha1 < b.sha1; });
+}
+
+std::optional<std::uint64_t> MirrorListing::size_of(std::string_view name) const {
+  if (const auto sha1 = pack(name)) {
+    const auto it = std::lower_bound(
+        m_hashed.begin(), m_hashed.end(), *sha1,
+        [](const Hashed& entry, const std::array<unsigned char, 20>& key) {
+          return entry.sha1 < key;
+        });
+    if (it != m_hashed.end() && it->sha1 == *sha1) {
+      return it->size;
+    }
+    return std::nullopt;
+  }
+  const auto it = m_other.find(std::string(name));
+  return it == m_other.end() ? std::nullopt : std::optional<std::uint64_t>(it->second);
+}
+
+std::optional<std::pair<std::string, std::uint64_t>> parse_rsync_item(std::string_view line) {
+  // ">f+++++++++ 3000000 ab/ab01..." or ".f          3000000 ab/ab01..."
+  if (line.size() < 2 || line[1] != 'f' || std::string_view("<>ch.").find(line[0]) ==
+                                               std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::size_t pos = line.find(' ');
+  if (pos == std::string_view::npos) {
+    return std::nullopt;
+  }
+  pos = line.find_first_not_of(' ', pos);
+  if (pos == std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::uint64_t size = 0;
+  const auto [end, ec] = std::from_chars(line.data() + pos, line.data() + line.size(), size);
+  if (ec != std::errc() || end == line.data() + line.size() || *end != ' ' ||
+      end + 1 == line.data() + line.size()) {
+    return std::nullopt;
+  }
+  const std::string_view escaped = line.substr(static_cast<std::size_t>(end + 1 - line.data()));
+  std::string name;
+  name.reserve(escaped.size());
+  for (std::size_t i = 0; i < escaped.size(); ++i) {
+    // rsync writes a byte it will not print as "\#" and three octal digits.
+    if (escaped[i] == '\\' && i + 4 < escaped.size() && escaped[i + 1] == '#' &&
+        escaped[i + 2] >= '0' && escaped[i + 2] <= '3' && escaped[i + 3] >= '0' &&
+        escaped[i + 3] <= '7' && escaped[i + 4] >= '0' && escaped[i + 4] <= '7') {
+      name += static_cast<char>(((escaped[i + 2] - '0') << 6) | ((escaped[i + 3] - '0') << 3) |
+                                (escaped[i + 4] - '0'));
+      i += 4;
+    } else {
+      name += escaped[i];
+    }
+  }
+  return std::pair{std::move(name), size};
 }
 
 std::optional<ReferencedFile> parse_reference_line(std::string_view line) {
@@ -144,16 +288,39 @@ MirrorResult mirror_filestore(const std::filesystem::path& source,
     return result;
   }
   util::SpawnSpec spec;
-  spec.argv = {options.rsync, "--archive", "--chmod=D0700,F0600", "--human-readable"};
+  spec.argv = {options.rsync, "--archive", "--chmod=D0700,F0600"};
+  util::CaptureLimits limits;
+  std::string pending;  // a line split over two reads
+  MirrorListing* const listing = options.progress ? nullptr : options.listing;
   if (options.progress) {
+    spec.argv.emplace_back("--human-readable");
     spec.argv.emplace_back("--info=progress2");
     spec.stdout_fd = STDERR_FILENO;
+  } else if (listing != nullptr) {
+    // Every file, copied or up to date, as "<item> <size> <name>".
+    spec.argv.emplace_back("--info=name2");
+    spec.argv.emplace_back("--out-format=%i %l %n");
+    limits.on_stdout = [&](std::string_view chunk) {
+      while (!chunk.empty()) {
+        const auto eol = chunk.find('\n');
+        if (eol == std::string_view::npos) {
+          pending.append(chunk);
+          return;
+        }
+        pending.append(chunk.substr(0, eol));
+        if (auto item = parse_rsync_item(pending)) {
+          listing->add(item->first, item->second);
+        }
+        pending.clear();
+        chunk.remove_prefix(eol + 1);
+      }
+    };
   } else {
     spec.capture_stdout = false;
   }
   spec.argv.push_back(source.string() + "/");
   spec.argv.push_back(mirror.string() + "/");
-  auto run = util::run_capture(spec);
+  auto run = util::run_capture(spec, limits);
   if (!run) {
     throw RunError("cannot run rsync: " + run.error().message() + " (check --rsync or PATH)");
   }
@@ -162,31 +329,45 @@ MirrorResult mirror_filestore(const std::filesystem::path& source,
   if (run->status.code == 24) {
     spdlog::info("rsync: some files vanished during the copy (normal on a live store)");
     result.vanished = true;
+    if (listing != nullptr) {
+      *listing = MirrorListing();  // which of the listed files made it is unknown
+    }
     return result;
   }
   if (!run->status.success()) {
     throw RunError("rsync " + run->status.describe() + " copying " + source.string() +
                    ": " + util::last_line(run->err));
   }
+  if (listing != nullptr) {
+    listing->seal();
+  }
   return result;
 }
 
 CheckResult check_references(const std::filesystem::path& references,
-                             const std::filesystem::path& mirror, std::size_t max_listed) {
+                             const std::filesystem::path& mirror, std::size_t max_listed,
+                             const MirrorListing* listing) {
   CheckResult result;
   util::UniqueFd dir(::open(mirror.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   for_each_reference(references, [&](const ReferencedFile& ref) {
     ++result.referenced;
     std::string problem;
-    struct stat st {};
+    std::optional<std::uint64_t> size;
+    if (is_safe_store_name(ref.store_fname)) {
+      size = listing != nullptr ? listing->size_of(ref.store_fname) : std::nullopt;
+      struct stat st {};
+      if (!size && dir &&
+          ::fstatat(dir.get(), ref.store_fname.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISREG(st.st_mode)) {
+        size = static_cast<std::uint64_t>(st.st_size);
+      }
+    }
     if (!is_safe_store_name(ref.store_fname)) {
       problem = ref.store_fname + " (unsafe name, not checked)";
-    } else if (!dir || ::fstatat(dir.get(), ref.store_fname.c_str(), &st,
-                                 AT_SYMLINK_NOFOLLOW) != 0 ||
-               !S_ISREG(st.st_mode)) {
+    } else if (!size) {
       problem = ref.store_fname;
-    } else if (ref.size && static_cast<std::uint64_t>(st.st_size) != *ref.size) {
-      problem = ref.store_fname + " (size " + std::to_string(st.st_size) + ", expected " +
+    } else if (ref.size && *size != *ref.size) {
+      problem = ref.store_fname + " (size " + std::to_string(*size) + ", expected " +
                 std::to_string(*ref.size) + ")";
     }
     if (!problem.empty()) {
@@ -200,34 +381,38 @@ CheckResult check_references(const std::filesystem::path& references,
 }
 
 PruneResult prune_mirror(const std::filesystem::path& mirror, const std::filesystem::path& live,
-                         const std::filesystem::path& references) {
+                         const std::filesystem::path& references, const MirrorListing* listing) {
   PruneResult result;
-  std::error_code ec;
-  if (!std::filesystem::is_directory(mirror, ec)) {
-    return result;
+  util::UniqueFd root(::open(mirror.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root) {
+    if (errno == ENOENT) {
+      return result;
+    }
+    throw RunError("cannot open the mirror " + mirror.string() + ": " + util::errno_text(errno));
   }
   // Pass 1: the mirror's files that left the live store (few, normally).
   std::vector<std::pair<std::string, std::uint64_t>> gone;
   util::UniqueFd live_dir(::open(live.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  for (auto it = std::filesystem::recursive_directory_iterator(mirror, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec) || it->is_symlink(ec)) {
-      continue;
+  walk_files(std::move(root), mirror, [&](const std::string& rel, int dir_fd, const char* name) {
+    std::uint64_t size = 0;
+    bool in_live = false;
+    if (const auto listed = listing != nullptr ? listing->size_of(rel) : std::nullopt) {
+      size = *listed;  // rsync found it in the live store and copied it
+      in_live = true;
+    } else {
+      struct stat st {};
+      if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+        return;
+      }
+      size = static_cast<std::uint64_t>(st.st_size);
+      in_live = live_dir && ::fstatat(live_dir.get(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     }
-    const auto size = it->file_size(ec);
-    const std::string rel = it->path().lexically_relative(mirror).string();
-    struct stat st {};
-    const bool in_live = live_dir && ::fstatat(live_dir.get(), rel.c_str(), &st,
-                                               AT_SYMLINK_NOFOLLOW) == 0;
     if (!in_live) {
       gone.emplace_back(rel, size);
     }
     ++result.files;
     result.bytes += size;
-  }
-  if (ec) {
-    throw RunError("cannot walk the mirror " + mirror.string() + ": " + ec.message());
-  }
+  });
   if (gone.empty()) {
     return result;
   }

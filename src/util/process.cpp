@@ -285,7 +285,9 @@ SysResult<Captured> run_capture(const SpawnSpec& spec, const CaptureLimits& limi
       const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
       if (n > 0) {
         const auto size = static_cast<std::size_t>(n);
-        if (is_out) {
+        if (is_out && limits.on_stdout) {
+          limits.on_stdout(std::string_view(buffer.data(), size));
+        } else if (is_out) {
           append(result.out, buffer.data(), size, limits.max_out, false);
         } else {
           append(result.err, buffer.data(), size, limits.max_err, true);

@@ -88,3 +88,112 @@ TEST(PruneMirror, MissingLiveStoreKeepsReferencedFiles) {
   EXPECT_EQ(result.pruned, 1U);
   EXPECT_TRUE(std::filesystem::exists(mirror / "aa/ref"));
 }
+
+namespace {
+const std::string k_sha_a = "ab" + std::string(38, '1');  // "ab111...": an Odoo-style name
+const std::string k_name_a = "ab/" + k_sha_a;
+} // namespace
+
+TEST(RsyncItem, ParsesRegularFilesAndUndoesEscapes) {
+  auto item = parse_rsync_item(">f+++++++++ 3000000 ab/big");
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->first, "ab/big");
+  EXPECT_EQ(item->second, 3000000U);
+  item = parse_rsync_item(".f          100 cd/f2");  // up to date
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->first, "cd/f2");
+  EXPECT_EQ(item->second, 100U);
+  item = parse_rsync_item(".f          1 cd/we ird\\#012name\\#134#012");
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->first, "cd/we ird\nname\\#012");
+  item = parse_rsync_item(">f+++++++++ 7 a\\#9 b\\");  // not an escape: kept as is
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->first, "a\\#9 b\\");
+  EXPECT_FALSE(parse_rsync_item(".d          4096 ab/"));
+  EXPECT_FALSE(parse_rsync_item("cL+++++++++ 5 link"));
+  EXPECT_FALSE(parse_rsync_item("created directory /backup/odoo/filestore/odoo"));
+  EXPECT_FALSE(parse_rsync_item(">f+++++++++ 12"));
+  EXPECT_FALSE(parse_rsync_item(">f+++++++++ 12x name"));
+  EXPECT_FALSE(parse_rsync_item(""));
+}
+
+TEST(MirrorListing, FindsOdooNamesAndOtherNames) {
+  MirrorListing listing;
+  listing.add(k_name_a, 10);
+  listing.add("checklist/ab/" + k_sha_a, 0);
+  listing.add("AB/AB" + std::string(38, '1'), 11);  // upper case: not Odoo's form
+  listing.add("cd/" + k_sha_a, 12);                 // directory is not the sha1's prefix
+  listing.seal();
+  EXPECT_EQ(listing.files(), 4U);
+  EXPECT_EQ(listing.size_of(k_name_a), 10U);
+  EXPECT_EQ(listing.size_of("checklist/ab/" + k_sha_a), 0U);
+  EXPECT_EQ(listing.size_of("AB/AB" + std::string(38, '1')), 11U);
+  EXPECT_EQ(listing.size_of("cd/" + k_sha_a), 12U);
+  EXPECT_FALSE(listing.size_of("ab/ab" + std::string(38, '2')));
+  EXPECT_FALSE(listing.size_of("ab/x"));
+}
+
+TEST(MirrorFilestore, ListsEveryFileCopiedOrUpToDate) {
+  ScratchDir dir;
+  const auto live = dir.path() / "live";
+  const auto mirror = dir.path() / "mirror";
+  write_text(live / k_name_a, "12345");
+  write_text(live / "checklist/ab" / k_sha_a, "");
+  write_text(live / "odd/new\nline \\#012", "123");
+  std::filesystem::create_symlink("/etc/passwd", live / "ab/link");
+  for (const char* round : {"first copy", "no-change rerun"}) {
+    SCOPED_TRACE(round);
+    MirrorListing listing;
+    const auto result = mirror_filestore(live, mirror, {.listing = &listing});
+    EXPECT_FALSE(result.vanished);
+    EXPECT_EQ(listing.files(), 3U);
+    EXPECT_EQ(listing.size_of(k_name_a), 5U);
+    EXPECT_EQ(listing.size_of("checklist/ab/" + k_sha_a), 0U);
+    EXPECT_EQ(listing.size_of("odd/new\nline \\#012"), 3U);
+    EXPECT_FALSE(listing.size_of("ab/link"));
+  }
+  EXPECT_EQ(odbox::test::read_text(mirror / k_name_a), "12345");
+}
+
+TEST(CheckReferences, TakesListedSizesAndStatsTheRest) {
+  ScratchDir dir;
+  const auto mirror = dir.path() / "mirror";
+  write_text(mirror / k_name_a, "12345");
+  write_text(mirror / "bb/bb1", "123");  // kept from an earlier run, not listed
+  MirrorListing listing;
+  listing.add(k_name_a, 5);
+  listing.seal();
+  const auto refs = dir.path() / "refs.tsv";
+  write_text(refs, k_name_a + "\t5\tx\nbb/bb1\t4\ty\ncc/cc1\t1\tz\n");
+  const auto result = check_references(refs, mirror, 10, &listing);
+  EXPECT_EQ(result.referenced, 3U);
+  ASSERT_EQ(result.missing.size(), 2U);
+  EXPECT_EQ(result.missing[0], "bb/bb1 (size 3, expected 4)");
+  EXPECT_EQ(result.missing[1], "cc/cc1");
+}
+
+TEST(PruneMirror, ListedFilesAreKeptWithoutLookingAtTheLiveStore) {
+  ScratchDir dir;
+  const auto live = dir.path() / "live";
+  const auto mirror = dir.path() / "mirror";
+  write_text(live / "aa/unlisted_live", "1");
+  write_text(mirror / "aa/unlisted_live", "1");
+  write_text(mirror / k_name_a, "12345");  // listed: rsync saw it in the live store
+  write_text(mirror / "checklist/cc/gone", "333");
+  write_text(mirror / "dd/gone_referenced", "22");
+  write_text(dir.path() / "outside/file", "x");
+  std::filesystem::create_directory_symlink(dir.path() / "outside", mirror / "linked");
+  MirrorListing listing;
+  listing.add(k_name_a, 5);
+  listing.seal();
+  write_text(dir.path() / "refs.tsv", "dd/gone_referenced\t2\ty\n");
+  const auto result = prune_mirror(mirror, live, dir.path() / "refs.tsv", &listing);
+  EXPECT_EQ(result.pruned, 1U);
+  EXPECT_EQ(result.files, 3U);
+  EXPECT_EQ(result.bytes, 1U + 5U + 2U);
+  EXPECT_TRUE(std::filesystem::exists(mirror / k_name_a));
+  EXPECT_TRUE(std::filesystem::exists(mirror / "aa/unlisted_live"));
+  EXPECT_TRUE(std::filesystem::exists(mirror / "dd/gone_referenced"));
+  EXPECT_FALSE(std::filesystem::exists(mirror / "checklist/cc/gone"));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "outside/file"));  // symlink not followed
+}

@@ -67,6 +67,7 @@ private:
   std::unique_ptr<SnapshotTransaction> m_snapshot;
   std::unique_ptr<DumpStream> m_dump;
   std::optional<util::AtomicFile> m_references;
+  MirrorListing m_listing;  // what the sync's rsync reported, for the check and the prune
 };
 
 } // namespace odbox::core

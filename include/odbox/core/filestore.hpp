@@ -3,11 +3,15 @@
 #include "odbox/core/pg.hpp"
 #include "odbox/util/atomic_file.hpp"
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace odbox::core {
@@ -39,6 +43,33 @@ std::optional<ReferencedFile> parse_reference_line(std::string_view line);
 // absolute, no empty components)?
 bool is_safe_store_name(std::string_view store_fname);
 
+// The regular files rsync reported while mirroring (every file of the live
+// store as it was copied or found up to date) with their sizes, so that the
+// check and the prune need not stat each file again. Names of Odoo's own
+// "xx/<sha1>" form take 32 bytes each; other names are kept as strings.
+class MirrorListing {
+public:
+  void add(std::string_view name, std::uint64_t size);
+  // Sorts what was added; call once before the lookups.
+  void seal();
+  [[nodiscard]] std::optional<std::uint64_t> size_of(std::string_view name) const;
+  [[nodiscard]] std::uint64_t files() const { return m_hashed.size() + m_other.size(); }
+
+private:
+  struct Hashed {
+    std::array<unsigned char, 20> sha1{};
+    std::uint64_t size = 0;
+  };
+  static std::optional<std::array<unsigned char, 20>> pack(std::string_view name);
+  std::vector<Hashed> m_hashed;
+  std::unordered_map<std::string, std::uint64_t> m_other;
+};
+
+// Parses one line of rsync's "--out-format=%i %l %n" output: a regular file
+// ("Xf" item) gives its name (rsync's \#ooo escapes undone) and size;
+// directories, symlinks and other lines give nothing.
+std::optional<std::pair<std::string, std::uint64_t>> parse_rsync_item(std::string_view line);
+
 // Runs rsync to copy <source>/ into <mirror>/ without deleting anything
 // (archive mode, directories 0700 and files 0600 in the mirror, a
 // half-copied file never replaces a good one). Exit 24 (files vanished) is
@@ -46,7 +77,10 @@ bool is_safe_store_name(std::string_view store_fname);
 // last error line. A missing source is an empty store.
 struct MirrorOptions {
   std::string rsync = "rsync";
-  bool progress = false;  // --info=progress2 on a terminal
+  bool progress = false;              // --info=progress2 on a terminal
+  MirrorListing* listing = nullptr;   // when set (and no progress), filled with
+                                      // every file rsync reports; left empty if
+                                      // rsync reports vanished files
 };
 struct MirrorResult {
   double seconds = 0;
@@ -63,18 +97,23 @@ struct CheckResult {
   std::uint64_t missing_count = 0;
   std::vector<std::string> missing;  // "00/0011..." or "00/0011... (size 12, expected 14)"
 };
+// A file in `listing` is taken with the size rsync reported; others are stat'ed.
 CheckResult check_references(const std::filesystem::path& references,
-                             const std::filesystem::path& mirror, std::size_t max_listed = 1000);
+                             const std::filesystem::path& mirror, std::size_t max_listed = 1000,
+                             const MirrorListing* listing = nullptr);
 
 // After a committed dump: deletes from the mirror the files that are gone
 // from the live store and not referenced by the dump. Also counts what the
-// mirror holds afterwards.
+// mirror holds afterwards. A mirror file in `listing` (rsync found it in the
+// live store) is kept without a stat; only the others are looked up in the
+// live store. Walks directory descriptors, never follows a symlink.
 struct PruneResult {
   std::uint64_t pruned = 0;
   std::uint64_t files = 0;
   std::uint64_t bytes = 0;
 };
 PruneResult prune_mirror(const std::filesystem::path& mirror, const std::filesystem::path& live,
-                         const std::filesystem::path& references);
+                         const std::filesystem::path& references,
+                         const MirrorListing* listing = nullptr);
 
 } // namespace odbox::core

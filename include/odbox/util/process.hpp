@@ -4,8 +4,10 @@
 #include "odbox/util/sys_error.hpp"
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -86,6 +88,9 @@ struct CaptureLimits {
   // When false, a pending termination signal does not stop the child (used
   // to restart Odoo while the run unwinds after SIGTERM).
   bool interruptible = true;
+  // When set, stdout is handed over chunk by chunk as it arrives (not kept
+  // in Captured::out): for output too large to hold.
+  std::function<void(std::string_view)> on_stdout = nullptr;
 };
 
 // Runs a child to completion, reading stdout and stderr in one poll loop so
