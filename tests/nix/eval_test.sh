@@ -7,13 +7,7 @@
 set -euo pipefail
 
 file=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-if ! command -v nix-instantiate >/dev/null; then
-  echo "SKIP: nix-instantiate not found (install nix-bin: bash tests/setup-debian)"
-  exit 77
-fi
-state=$(mktemp -d)
-trap 'rm -rf "$state"' EXIT
-export NIX_STATE_DIR=$state NIX_LOG_DIR=$state/log
+. "$(dirname "$0")/nix-state.sh"
 
 echo "checks of ${file#"$(cd "$(dirname "$0")/../.." && pwd)/"}:"
 sed -n '1,/^let/p' "$file" | sed '$d; s/^# \{0,1\}/  /'

@@ -7,13 +7,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-if ! command -v nix-instantiate >/dev/null; then
-  echo "SKIP: nix-instantiate not found (install nix-bin: bash tests/setup-debian)"
-  exit 77
-fi
-state=$(mktemp -d)
-trap 'rm -rf "$state"' EXIT
-export NIX_STATE_DIR=$state NIX_LOG_DIR=$state/log
+. "$(dirname "$0")/nix-state.sh"
 
 # Tracked and new files, without build trees; find where there is no git.
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
