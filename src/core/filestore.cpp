@@ -352,8 +352,9 @@ CheckResult check_references(const std::filesystem::path& references,
   for_each_reference(references, [&](const ReferencedFile& ref) {
     ++result.referenced;
     std::string problem;
+    const bool safe = is_safe_store_name(ref.store_fname);
     std::optional<std::uint64_t> size;
-    if (is_safe_store_name(ref.store_fname)) {
+    if (safe) {
       size = listing != nullptr ? listing->size_of(ref.store_fname) : std::nullopt;
       struct stat st {};
       if (!size && dir &&
@@ -362,7 +363,7 @@ CheckResult check_references(const std::filesystem::path& references,
         size = static_cast<std::uint64_t>(st.st_size);
       }
     }
-    if (!is_safe_store_name(ref.store_fname)) {
+    if (!safe) {
       problem = ref.store_fname + " (unsafe name, not checked)";
     } else if (!size) {
       problem = ref.store_fname;
