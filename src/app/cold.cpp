@@ -5,6 +5,7 @@
 #include "odbox/core/session_purge.hpp"
 #include "odbox/util/time.hpp"
 
+#include <future>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -52,11 +53,26 @@ void stopped_phase(const Config& config, std::vector<std::unique_ptr<DatabaseBac
   throw_if_interrupted();
 
   for (auto& b : backups) {
-    b->start();
+    b->open_snapshot();
   }
+  throw_if_interrupted();
+  if (config.cold.full_downtime) {
+    for (auto& b : backups) {
+      b->start_dump();
+    }
+  }
+  // The delta rsync needs Odoo stopped, the file lists only the snapshot:
+  // both at once. pg_dump needs neither and starts after Odoo (run_cold),
+  // so that it does not slow down the rsync that Odoo waits for.
+  auto syncs = std::async(std::launch::async, [&] {
+    for (auto& b : backups) {
+      b->sync();
+    }
+  });
   for (auto& b : backups) {
-    b->sync();
+    b->read_file_list();  // on a throw, syncs' destructor waits for the rsyncs
   }
+  syncs.get();
 }
 
 } // namespace
@@ -94,6 +110,9 @@ int run_cold(const Config& config, const CommonOptions& common, ServiceControl& 
     stopped_phase(config, backups, guard, was_active, report);
     if (!config.cold.full_downtime) {
       guard.restart();
+    }
+    for (auto& b : backups) {
+      b->start_dump();  // from the snapshot taken while Odoo was stopped
     }
   } catch (const std::exception& e) {
     // Odoo first: a failed restart outranks the failure that led here.

@@ -115,7 +115,9 @@ std::filesystem::path DatabaseBackup::live_store() const {
 void DatabaseBackup::timed(const std::string& phase, const std::function<void()>& step) {
   const auto start = std::chrono::steady_clock::now();
   step();
-  m_manifest.phases[phase] += util::seconds_since(start);
+  const double seconds = util::seconds_since(start);
+  const std::lock_guard lock(m_phases_mutex);
+  m_manifest.phases[phase] += seconds;
 }
 
 void DatabaseBackup::presync() {
@@ -127,6 +129,13 @@ void DatabaseBackup::presync() {
 }
 
 void DatabaseBackup::start() {
+  open_snapshot();
+  throw_if_interrupted();
+  start_dump();
+  read_file_list();
+}
+
+void DatabaseBackup::open_snapshot() {
   timed("snapshot", [&] {
     m_snapshot = std::make_unique<SnapshotTransaction>(m_config.conninfo, m_database,
                                                        m_config.lock_wait_timeout);
@@ -140,7 +149,12 @@ void DatabaseBackup::start() {
     spdlog::info("{}: snapshot {} exported, {} tables locked", m_database,
                  m_snapshot->snapshot_id(), m_snapshot->locked_tables());
   });
-  throw_if_interrupted();
+}
+
+void DatabaseBackup::start_dump() {
+  if (m_dump) {
+    return;
+  }
   m_dump = std::make_unique<DumpStream>(DumpRequest{
       .pg_dump = m_tools.pg_dump,
       .env = conninfo_environment(m_config.conninfo),
@@ -149,6 +163,9 @@ void DatabaseBackup::start() {
       .lock_wait_timeout = m_config.lock_wait_timeout,
       .target = m_area.dump(m_database),
   });
+}
+
+void DatabaseBackup::read_file_list() {
   timed("file_list", [&] {
     auto [file, count] = read_references(m_snapshot->connection(), m_area.references(m_database));
     m_references.emplace(std::move(file));

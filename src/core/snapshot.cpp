@@ -57,8 +57,11 @@ SnapshotTransaction::SnapshotTransaction(const std::string& conninfo,
     }
     m_conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
     m_open = true;
+    // The transaction sits idle while pg_dump works from its snapshot (and,
+    // in a cold run, while Odoo starts again): a server-wide idle timeout
+    // must not end it.
     m_conn.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_timeout.count() * 1000) +
-                "ms'");
+                "ms'; SET LOCAL idle_in_transaction_session_timeout = 0");
     m_conn.exec("LOCK TABLE public.ir_attachment IN ROW EXCLUSIVE MODE");
     if (!lock_others.empty()) {
       m_conn.exec(lock_others + " IN ACCESS SHARE MODE");

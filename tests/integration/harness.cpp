@@ -226,8 +226,10 @@ std::vector<nlohmann::json> OdooScratch::runs() const {
   return out;
 }
 
-std::string OdooScratch::sql(const std::string& query) const {
-  auto out = run({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", m_db, "-c", query},
+std::string OdooScratch::sql(const std::string& query) const { return sql_in(m_db, query); }
+
+std::string OdooScratch::sql_in(const std::string& db, const std::string& query) const {
+  auto out = run({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", query},
                  m_pg.env());
   if (out.exit_code != 0) {
     throw std::runtime_error("psql failed: " + out.err);

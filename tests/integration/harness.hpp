@@ -100,6 +100,7 @@ public:
   nlohmann::json manifest() const;
   std::vector<nlohmann::json> runs() const;
   std::string sql(const std::string& query) const;
+  std::string sql_in(const std::string& db, const std::string& query) const;
   std::map<std::string, std::string> digests(const std::string& db) const;
   // Restores `dump` into a new database (psql -v ON_ERROR_STOP=1) and
   // returns its digests; the database is dropped at the end of the test.

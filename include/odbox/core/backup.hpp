@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -29,12 +30,16 @@ Tools preflight(const Config& config);
 
 // One database's backup, in the steps that hot and cold sequence
 // differently (cold stops Odoo between presync() and start()).
-//   presync()  copy the file store while Odoo runs (cold)
-//   start()    snapshot transaction, pg_dump --snapshot streaming into the
-//              area, the referenced-file list read in the same snapshot
-//   sync()     copy the file store (no deletion)
-//   finish()   wait for pg_dump, check the referenced files, commit the
-//              dump, the file list and the manifest, prune the mirror
+//   presync()        copy the file store while Odoo runs (cold)
+//   start()          open_snapshot(), start_dump(), read_file_list()
+//   open_snapshot()  the snapshot transaction: every table locked, the
+//                    snapshot exported (held until finish())
+//   start_dump()     pg_dump --snapshot streaming into the area
+//   read_file_list() the referenced-file list, read in the snapshot
+//   sync()           copy the file store (no deletion); may run in another
+//                    thread beside read_file_list() or start_dump()
+//   finish()         wait for pg_dump, check the referenced files, commit the
+//                    dump, the file list and the manifest, prune the mirror
 // Until finish() commits, the previous backup is untouched; destroying an
 // unfinished DatabaseBackup stops pg_dump and removes its temporary files.
 class DatabaseBackup {
@@ -47,6 +52,9 @@ public:
 
   void presync();
   void start();
+  void open_snapshot();
+  void start_dump();
+  void read_file_list();
   void sync();
   // Throws RunError if the dump failed. The returned manifest is written;
   // manifest.consistent() tells whether referenced files are missing.
@@ -64,6 +72,7 @@ private:
   const Tools& m_tools;
   std::string m_database;
   Manifest m_manifest;
+  std::mutex m_phases_mutex;  // sync() may time its phase in another thread
   std::unique_ptr<SnapshotTransaction> m_snapshot;
   std::unique_ptr<DumpStream> m_dump;
   std::optional<util::AtomicFile> m_references;
