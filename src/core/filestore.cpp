@@ -30,6 +30,9 @@ COPY (SELECT DISTINCT ON (store_fname) store_fname, file_size, checksum
 
 // Undoes COPY text-format escapes of one field.
 std::string unescape_copy_field(std::string_view field) {
+  if (field.find('\\') == std::string_view::npos) {
+    return std::string(field);
+  }
   std::string out;
   out.reserve(field.size());
   for (std::size_t i = 0; i < field.size(); ++i) {
@@ -124,29 +127,39 @@ bool is_safe_store_name(std::string_view name) {
   return name.find('\0') == std::string_view::npos;
 }
 
+namespace {
+
+// Lowercase hex digit -> value, anything else -> 0xff.
+constexpr std::array<unsigned char, 256> k_hex_value = [] {
+  std::array<unsigned char, 256> table{};
+  table.fill(0xff);
+  for (int c = '0'; c <= '9'; ++c) {
+    table[static_cast<std::size_t>(c)] = static_cast<unsigned char>(c - '0');
+  }
+  for (int c = 'a'; c <= 'f'; ++c) {
+    table[static_cast<std::size_t>(c)] = static_cast<unsigned char>(c - 'a' + 10);
+  }
+  return table;
+}();
+
+} // namespace
+
 std::optional<std::array<unsigned char, 20>> MirrorListing::pack(std::string_view name) {
   // "ab/ab01...": the directory is the first two of the 40 lowercase hex digits.
   constexpr std::size_t k_length = 2 + 1 + 40;
   if (name.size() != k_length || name[2] != '/' || name[0] != name[3] || name[1] != name[4]) {
     return std::nullopt;
   }
-  const auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') {
-      return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-      return c - 'a' + 10;
-    }
-    return -1;
-  };
   std::array<unsigned char, 20> out{};
+  unsigned char invalid = 0;
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const int high = nibble(name[3 + 2 * i]);
-    const int low = nibble(name[4 + 2 * i]);
-    if (high < 0 || low < 0) {
-      return std::nullopt;
-    }
+    const unsigned char high = k_hex_value[static_cast<unsigned char>(name[3 + 2 * i])];
+    const unsigned char low = k_hex_value[static_cast<unsigned char>(name[4 + 2 * i])];
+    invalid |= static_cast<unsigned char>(high | low);
     out[i] = static_cast<unsigned char>((high << 4) | low);
+  }
+  if ((invalid & 0xf0) != 0) {
+    return std::nullopt;  // a byte that is not a lowercase hex digit
   }
   return out;
 }
@@ -250,9 +263,7 @@ read_references(PgConnection& snapshot_conn, const std::filesystem::path& target
   }
   std::uint64_t rows = 0;
   snapshot_conn.copy_out(k_copy_references, [&](std::string_view chunk) {
-    for (const char c : chunk) {
-      rows += c == '\n' ? 1U : 0U;
-    }
+    rows += static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
     if (auto ok = file->write(chunk); !ok) {
       throw RunError("cannot write the file list: " + ok.error().message());
     }

@@ -123,8 +123,11 @@ TEST(MirrorListing, FindsOdooNamesAndOtherNames) {
   listing.add("checklist/ab/" + k_sha_a, 0);
   listing.add("AB/AB" + std::string(38, '1'), 11);  // upper case: not Odoo's form
   listing.add("cd/" + k_sha_a, 12);                 // directory is not the sha1's prefix
+  listing.add("ab/ab" + std::string(37, '1') + "g", 13);  // not hex
   listing.seal();
-  EXPECT_EQ(listing.files(), 4U);
+  EXPECT_EQ(listing.files(), 5U);
+  EXPECT_EQ(listing.size_of("ab/ab" + std::string(37, '1') + "g"), 13U);
+  EXPECT_FALSE(listing.size_of("ab/ab" + std::string(37, '1') + "0"));
   EXPECT_EQ(listing.size_of(k_name_a), 10U);
   EXPECT_EQ(listing.size_of("checklist/ab/" + k_sha_a), 0U);
   EXPECT_EQ(listing.size_of("AB/AB" + std::string(38, '1')), 11U);
