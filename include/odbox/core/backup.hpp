@@ -36,8 +36,10 @@ Tools preflight(const Config& config);
 //                    snapshot exported (held until finish())
 //   start_dump()     pg_dump --snapshot streaming into the area
 //   read_file_list() the referenced-file list, read in the snapshot
-//   sync()           copy the file store (no deletion); may run in another
-//                    thread beside read_file_list() or start_dump()
+//   sync(listed)     copy the file store (no deletion); may run in another
+//                    thread beside read_file_list() or start_dump(). Listed,
+//                    rsync reports every file, which spares the check and
+//                    the prune a stat per file, at some cost to the rsync
 //   finish()         wait for pg_dump, check the referenced files, commit the
 //                    dump, the file list and the manifest, prune the mirror
 // Until finish() commits, the previous backup is untouched; destroying an
@@ -55,7 +57,7 @@ public:
   void open_snapshot();
   void start_dump();
   void read_file_list();
-  void sync();
+  void sync(bool listed = true);
   // Throws RunError if the dump failed. The returned manifest is written;
   // manifest.consistent() tells whether referenced files are missing.
   Manifest finish();
@@ -77,6 +79,7 @@ private:
   std::unique_ptr<DumpStream> m_dump;
   std::optional<util::AtomicFile> m_references;
   MirrorListing m_listing;  // what the sync's rsync reported, for the check and the prune
+  bool m_listed = false;
 };
 
 } // namespace odbox::core
