@@ -29,7 +29,8 @@ struct Tools {
 Tools preflight(const Config& config);
 
 // One database's backup, in the steps that hot and cold sequence
-// differently (cold stops Odoo between presync() and start()).
+// differently (cold stops Odoo between presync() and open_snapshot(), and
+// starts it again before start_dump()).
 //   presync()        copy the file store while Odoo runs (cold)
 //   start()          open_snapshot(), start_dump(), read_file_list()
 //   open_snapshot()  the snapshot transaction: every table locked, the
