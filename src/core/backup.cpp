@@ -178,12 +178,14 @@ void DatabaseBackup::sync(bool listed) {
   throw_if_interrupted();
   timed("sync", [&] {
     // The dump shows its own progress line in its thread; rsync stays quiet.
-    m_listing = MirrorListing();
-    m_listed = listed;
+    m_listing.reset();
+    if (listed) {
+      m_listing.emplace();
+    }
     mirror_filestore(live_store(), m_area.mirror(m_database),
                      {.rsync = m_tools.rsync,
                       .progress = false,
-                      .listing = listed ? &m_listing : nullptr});
+                      .listing = m_listing ? &*m_listing : nullptr});
   });
 }
 
@@ -205,7 +207,7 @@ Manifest DatabaseBackup::finish() {
   CheckResult check;
   timed("check", [&] {
     check = check_references(m_references->temp_path(), m_area.mirror(m_database), 1000,
-                             m_listed ? &m_listing : nullptr);
+                             m_listing ? &*m_listing : nullptr);
   });
   m_manifest.missing_count = check.missing_count;
   m_manifest.missing = check.missing;
@@ -218,7 +220,7 @@ Manifest DatabaseBackup::finish() {
   timed("prune", [&] {
     const auto pruned = prune_mirror(m_area.mirror(m_database), live_store(),
                                      m_area.references(m_database),
-                                     m_listed ? &m_listing : nullptr);
+                                     m_listing ? &*m_listing : nullptr);
     m_manifest.pruned_files = pruned.pruned;
     m_manifest.filestore_files = pruned.files;
     m_manifest.filestore_bytes = pruned.bytes;

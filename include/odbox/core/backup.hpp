@@ -79,8 +79,9 @@ private:
   std::unique_ptr<SnapshotTransaction> m_snapshot;
   std::unique_ptr<DumpStream> m_dump;
   std::optional<util::AtomicFile> m_references;
-  MirrorListing m_listing;  // what the sync's rsync reported, for the check and the prune
-  bool m_listed = false;
+  // What a listed sync's rsync reported, for the check and the prune; empty
+  // when the sync was not listed (they stat each file then).
+  std::optional<MirrorListing> m_listing;
 };
 
 } // namespace odbox::core
