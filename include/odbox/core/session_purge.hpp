@@ -14,7 +14,8 @@ struct PurgeOptions {
   std::size_t chunk_entries = 64 * 1024;           // entries sorted and unlinked at a time (>= 1)
   std::size_t threads = 0;                         // threads unlinking a chunk (1..64); 0 = auto:
                                                    // 16 if the file system is mounted with online
-                                                   // discard (unlinks wait for the device), else 1
+                                                   // discard (unlinks wait for the device), else
+                                                   // 2 (1 on a single core)
 };
 
 struct PurgeResult {
