@@ -311,6 +311,10 @@ MirrorResult mirror_filestore(const std::filesystem::path& source,
     // Every file, copied or up to date, as "<item> <size> <name>".
     spec.argv.emplace_back("--info=name2");
     spec.argv.emplace_back("--out-format=%i %l %n");
+    // rsync writes each line on its own: reading them in batches leaves it
+    // the CPU (20k unchanged files, listed, median of 10: 0.27 s read line
+    // by line, 0.21 s in batches; 0.19 s without the listing).
+    limits.read_pause = std::chrono::milliseconds(2);
     limits.on_stdout = [&](std::string_view chunk) {
       while (!chunk.empty()) {
         const auto eol = chunk.find('\n');

@@ -276,6 +276,7 @@ SysResult<Captured> run_capture(const SpawnSpec& spec, const CaptureLimits& limi
     if (ready < 0 && errno != EINTR) {
       return std::unexpected(sys_error("poll"));
     }
+    bool drained = ready > 0;
     for (nfds_t i = 0; ready > 0 && i < count; ++i) {
       if (fds[i].revents == 0) {
         continue;
@@ -283,6 +284,9 @@ SysResult<Captured> run_capture(const SpawnSpec& spec, const CaptureLimits& limi
       const bool is_out = child->out().valid() && fds[i].fd == child->out().get();
       UniqueFd& fd = is_out ? child->out() : child->err();
       const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+      if (n == static_cast<ssize_t>(buffer.size())) {
+        drained = false;  // more may be waiting: no pause
+      }
       if (n > 0) {
         const auto size = static_cast<std::size_t>(n);
         if (is_out && limits.on_stdout) {
@@ -294,7 +298,11 @@ SysResult<Captured> run_capture(const SpawnSpec& spec, const CaptureLimits& limi
         }
       } else if (n == 0 || errno != EINTR) {
         fd.reset();
+        drained = false;  // end of output: no pause
       }
+    }
+    if (drained && limits.read_pause.count() > 0) {
+      std::this_thread::sleep_for(limits.read_pause);
     }
   }
   if (result.interrupted_by != 0 || result.timed_out) {

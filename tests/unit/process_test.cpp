@@ -17,6 +17,30 @@ TEST(Process, CapturesStdoutStderrAndExitCode) {
   EXPECT_EQ(run->status.describe(), "exited with status 3");
 }
 
+TEST(Process, ReadPauseBatchesShortWritesAndLosesNothing) {
+  // 2000 lines, one write each: read as they come, most reads would hold a
+  // line or two; with the pause the pipe collects many between reads.
+  SpawnSpec spec;
+  spec.argv = {"sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo \"line $i\"; i=$((i+1)); done"};
+  CaptureLimits limits;
+  limits.read_pause = std::chrono::milliseconds(20);
+  std::string seen;
+  int reads = 0;
+  limits.on_stdout = [&](std::string_view chunk) {
+    seen.append(chunk);
+    ++reads;
+  };
+  auto run = run_capture(spec, limits);
+  ASSERT_TRUE(run);
+  EXPECT_TRUE(run->status.success());
+  std::string expected;
+  for (int i = 0; i < 2000; ++i) {
+    expected += "line " + std::to_string(i) + "\n";
+  }
+  EXPECT_EQ(seen, expected);
+  EXPECT_LT(reads, 200);
+}
+
 TEST(Process, ReportsSignalDeath) {
   SpawnSpec spec;
   spec.argv = {"sh", "-c", "kill -9 $$"};

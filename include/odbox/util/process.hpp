@@ -91,6 +91,11 @@ struct CaptureLimits {
   // When set, stdout is handed over chunk by chunk as it arrives (not kept
   // in Captured::out): for output too large to hold.
   std::function<void(std::string_view)> on_stdout = nullptr;
+  // After a read that drained the pipes, wait this long before the next
+  // poll, so that a child writing many short lines (rsync's listing, one
+  // write per line) fills the pipe for one read instead of waking the reader
+  // for each line. 0: read as soon as anything arrives.
+  std::chrono::milliseconds read_pause{0};
 };
 
 // Runs a child to completion, reading stdout and stderr in one poll loop so
