@@ -183,9 +183,7 @@ void DatabaseBackup::sync(bool listed) {
       m_listing.emplace();
     }
     mirror_filestore(live_store(), m_area.mirror(m_database),
-                     {.rsync = m_tools.rsync,
-                      .progress = false,
-                      .listing = m_listing ? &*m_listing : nullptr});
+                     {.rsync = m_tools.rsync, .progress = false, .listing = listing()});
   });
 }
 
@@ -207,7 +205,7 @@ Manifest DatabaseBackup::finish() {
   CheckResult check;
   timed("check", [&] {
     check = check_references(m_references->temp_path(), m_area.mirror(m_database), 1000,
-                             m_listing ? &*m_listing : nullptr);
+                             listing());
   });
   m_manifest.missing_count = check.missing_count;
   m_manifest.missing = check.missing;
@@ -219,8 +217,7 @@ Manifest DatabaseBackup::finish() {
   m_dump->commit();
   timed("prune", [&] {
     const auto pruned = prune_mirror(m_area.mirror(m_database), live_store(),
-                                     m_area.references(m_database),
-                                     m_listing ? &*m_listing : nullptr);
+                                     m_area.references(m_database), listing());
     m_manifest.pruned_files = pruned.pruned;
     m_manifest.filestore_files = pruned.files;
     m_manifest.filestore_bytes = pruned.bytes;

@@ -82,6 +82,7 @@ private:
   // What a listed sync's rsync reported, for the check and the prune; empty
   // when the sync was not listed (they stat each file then).
   std::optional<MirrorListing> m_listing;
+  [[nodiscard]] MirrorListing* listing() { return m_listing ? &*m_listing : nullptr; }
 };
 
 } // namespace odbox::core
