@@ -261,13 +261,26 @@ read_references(PgConnection& snapshot_conn, const std::filesystem::path& target
   if (!file) {
     throw RunError("cannot create the file list: " + file.error().message());
   }
+  // COPY hands over one row at a time: written one by one they cost a write
+  // call each (20k rows: 20k calls, about a third of the phase here).
+  constexpr std::size_t k_batch_bytes = 256 * 1024;
+  std::string batch;
+  batch.reserve(k_batch_bytes);
+  const auto flush = [&] {
+    if (auto ok = file->write(batch); !ok) {
+      throw RunError("cannot write the file list: " + ok.error().message());
+    }
+    batch.clear();
+  };
   std::uint64_t rows = 0;
   snapshot_conn.copy_out(k_copy_references, [&](std::string_view chunk) {
     rows += static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
-    if (auto ok = file->write(chunk); !ok) {
-      throw RunError("cannot write the file list: " + ok.error().message());
+    if (batch.size() + chunk.size() > k_batch_bytes) {
+      flush();
     }
+    batch.append(chunk);
   });
+  flush();
   return {std::move(*file), rows};
 }
 
