@@ -6,6 +6,7 @@
 #include "odbox/util/time.hpp"
 #include "odbox/version.hpp"
 
+#include <future>
 #include <spdlog/spdlog.h>
 
 namespace odbox::core {
@@ -188,6 +189,16 @@ void DatabaseBackup::sync(bool listed) {
 }
 
 Manifest DatabaseBackup::finish() {
+  // The mirror no longer changes: the prune's first pass (a walk of the whole
+  // mirror, which deletes nothing) runs while the dump ends and the check
+  // runs. The future's destructor waits for it on every way out.
+  std::future<MirrorScan> scan = std::async(std::launch::async, [this] {
+    MirrorScan found;
+    timed("prune_scan", [&] {
+      found = scan_mirror(m_area.mirror(m_database), live_store(), listing());
+    });
+    return found;
+  });
   timed("dump_wait", [&] { m_dump->wait(); });
   const DumpOutcome& outcome = m_dump->wait();
   m_manifest.dump_bytes = outcome.bytes;
@@ -216,8 +227,8 @@ Manifest DatabaseBackup::finish() {
   }
   m_dump->commit();
   timed("prune", [&] {
-    const auto pruned = prune_mirror(m_area.mirror(m_database), live_store(),
-                                     m_area.references(m_database), listing());
+    const auto pruned = prune_gone(scan.get(), m_area.mirror(m_database),
+                                   m_area.references(m_database));
     m_manifest.pruned_files = pruned.pruned;
     m_manifest.filestore_files = pruned.files;
     m_manifest.filestore_bytes = pruned.bytes;

@@ -28,13 +28,13 @@ COPY (SELECT DISTINCT ON (store_fname) store_fname, file_size, checksum
        ORDER BY store_fname, id) TO STDOUT
 )SQL";
 
-// Undoes COPY text-format escapes of one field.
-std::string unescape_copy_field(std::string_view field) {
+// Undoes COPY text-format escapes of one field, into `out` (its buffer reused).
+void unescape_copy_field(std::string_view field, std::string& out) {
   if (field.find('\\') == std::string_view::npos) {
-    return std::string(field);
+    out.assign(field);
+    return;
   }
-  std::string out;
-  out.reserve(field.size());
+  out.clear();
   for (std::size_t i = 0; i < field.size(); ++i) {
     if (field[i] != '\\' || i + 1 == field.size()) {
       out += field[i];
@@ -59,7 +59,6 @@ std::string unescape_copy_field(std::string_view field) {
       break;
     }
   }
-  return out;
 }
 
 constexpr int k_max_walk_depth = 16;  // Odoo's store is two levels deep, checklist/ three
@@ -178,12 +177,35 @@ void MirrorListing::seal() {
 }
 
 std::optional<std::uint64_t> MirrorListing::size_of(std::string_view name) const {
+  std::size_t hint = 0;
+  return size_of(name, hint);
+}
+
+std::optional<std::uint64_t> MirrorListing::size_of(std::string_view name,
+                                                    std::size_t& hint) const {
   if (const auto sha1 = pack(name)) {
-    const auto it = std::lower_bound(
-        m_hashed.begin(), m_hashed.end(), *sha1,
-        [](const Hashed& entry, const std::array<unsigned char, 20>& key) {
-          return entry.sha1 < key;
-        });
+    const auto before = [](const Hashed& entry, const std::array<unsigned char, 20>& key) {
+      return entry.sha1 < key;
+    };
+    // Names asked for in order (the file list is sorted) sit at or just
+    // after the previous one: gallop forward from there; otherwise search
+    // the part before it.
+    const std::size_t n = m_hashed.size();
+    std::size_t low = 0;
+    std::size_t high = std::min(hint, n);
+    if (high != n && !(*sha1 < m_hashed[high].sha1)) {
+      low = high;
+      std::size_t step = 1;
+      while (n - low > step && before(m_hashed[low + step], *sha1)) {
+        low += step;
+        step *= 2;
+      }
+      high = low + std::min(step + 1, n - low);
+    }
+    const auto begin = m_hashed.begin();
+    const auto it = std::lower_bound(begin + static_cast<std::ptrdiff_t>(low),
+                                     begin + static_cast<std::ptrdiff_t>(high), *sha1, before);
+    hint = static_cast<std::size_t>(it - begin);
     if (it != m_hashed.end() && it->sha1 == *sha1) {
       return it->size;
     }
@@ -231,17 +253,21 @@ std::optional<std::pair<std::string, std::uint64_t>> parse_rsync_item(std::strin
   return std::pair{std::move(name), size};
 }
 
-std::optional<ReferencedFile> parse_reference_line(std::string_view line) {
+namespace {
+
+// parse_reference_line into `ref`, whose strings keep their buffers from one
+// line to the next; false if malformed.
+bool parse_reference_into(std::string_view line, ReferencedFile& ref) {
   const auto tab1 = line.find('\t');
   if (tab1 == std::string_view::npos) {
-    return std::nullopt;
+    return false;
   }
   const auto tab2 = line.find('\t', tab1 + 1);
   if (tab2 == std::string_view::npos) {
-    return std::nullopt;
+    return false;
   }
-  ReferencedFile ref;
-  ref.store_fname = unescape_copy_field(line.substr(0, tab1));
+  unescape_copy_field(line.substr(0, tab1), ref.store_fname);
+  ref.size.reset();
   const auto size = line.substr(tab1 + 1, tab2 - tab1 - 1);
   if (size != "\\N") {
     std::uint64_t value = 0;
@@ -251,7 +277,21 @@ std::optional<ReferencedFile> parse_reference_line(std::string_view line) {
     }
   }
   const auto checksum = line.substr(tab2 + 1);
-  ref.checksum = checksum == "\\N" ? "" : unescape_copy_field(checksum);
+  if (checksum == "\\N") {
+    ref.checksum.clear();
+  } else {
+    unescape_copy_field(checksum, ref.checksum);
+  }
+  return true;
+}
+
+} // namespace
+
+std::optional<ReferencedFile> parse_reference_line(std::string_view line) {
+  ReferencedFile ref;
+  if (!parse_reference_into(line, ref)) {
+    return std::nullopt;
+  }
   return ref;
 }
 
@@ -291,9 +331,10 @@ void for_each_reference(const std::filesystem::path& file,
     throw RunError("cannot read the file list " + file.string());
   }
   std::string line;
+  ReferencedFile ref;
   while (std::getline(in, line)) {
-    if (auto ref = parse_reference_line(line)) {
-      visit(*ref);
+    if (parse_reference_into(line, ref)) {
+      visit(ref);
     } else if (!line.empty()) {
       spdlog::warn("{}: skipping a malformed line", file.string());
     }
@@ -377,13 +418,14 @@ CheckResult check_references(const std::filesystem::path& references,
                              const MirrorListing* listing) {
   CheckResult result;
   util::UniqueFd dir(::open(mirror.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  std::size_t hint = 0;  // the file list is sorted: each lookup starts from the last
   for_each_reference(references, [&](const ReferencedFile& ref) {
     ++result.referenced;
     std::string problem;
     const bool safe = is_safe_store_name(ref.store_fname);
     std::optional<std::uint64_t> size;
     if (safe) {
-      size = listing != nullptr ? listing->size_of(ref.store_fname) : std::nullopt;
+      size = listing != nullptr ? listing->size_of(ref.store_fname, hint) : std::nullopt;
       struct stat st {};
       if (!size && dir &&
           ::fstatat(dir.get(), ref.store_fname.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -409,20 +451,22 @@ CheckResult check_references(const std::filesystem::path& references,
   return result;
 }
 
-PruneResult prune_mirror(const std::filesystem::path& mirror, const std::filesystem::path& live,
-                         const std::filesystem::path& references, const MirrorListing* listing) {
-  PruneResult result;
+MirrorScan scan_mirror(const std::filesystem::path& mirror, const std::filesystem::path& live,
+                       const MirrorListing* listing) {
+  MirrorScan scan;
   util::UniqueFd root(::open(mirror.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root) {
     if (errno == ENOENT) {
-      return result;
+      return scan;
     }
     throw RunError("cannot open the mirror " + mirror.string() + ": " + util::errno_text(errno));
   }
-  // Pass 1: the mirror's files that left the live store (few, normally).
-  std::vector<std::pair<std::string, std::uint64_t>> gone;
+  constexpr std::uint64_t k_signal_check_files = 4096;
   util::UniqueFd live_dir(::open(live.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   walk_files(std::move(root), mirror, [&](const std::string& rel, int dir_fd, const char* name) {
+    if (scan.files % k_signal_check_files == 0) {
+      throw_if_interrupted();
+    }
     std::uint64_t size = 0;
     bool in_live = false;
     if (const auto listed = listing != nullptr ? listing->size_of(rel) : std::nullopt) {
@@ -437,18 +481,24 @@ PruneResult prune_mirror(const std::filesystem::path& mirror, const std::filesys
       in_live = live_dir && ::fstatat(live_dir.get(), rel.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0;
     }
     if (!in_live) {
-      gone.emplace_back(rel, size);
+      scan.gone.emplace_back(rel, size);  // few, normally
     }
-    ++result.files;
-    result.bytes += size;
+    ++scan.files;
+    scan.bytes += size;
   });
-  if (gone.empty()) {
+  return scan;
+}
+
+PruneResult prune_gone(const MirrorScan& scan, const std::filesystem::path& mirror,
+                       const std::filesystem::path& references) {
+  PruneResult result{.pruned = 0, .files = scan.files, .bytes = scan.bytes};
+  if (scan.gone.empty()) {
     return result;
   }
-  // Pass 2: keep those the dump references.
+  // Keep those the dump references.
   std::unordered_set<std::string> keep;
   std::unordered_set<std::string> candidates;
-  for (const auto& [rel, size] : gone) {
+  for (const auto& [rel, size] : scan.gone) {
     candidates.insert(rel);
   }
   for_each_reference(references, [&](const ReferencedFile& ref) {
@@ -456,7 +506,7 @@ PruneResult prune_mirror(const std::filesystem::path& mirror, const std::filesys
       keep.insert(ref.store_fname);
     }
   });
-  for (const auto& [rel, size] : gone) {
+  for (const auto& [rel, size] : scan.gone) {
     if (keep.contains(rel)) {
       continue;
     }
@@ -465,13 +515,21 @@ PruneResult prune_mirror(const std::filesystem::path& mirror, const std::filesys
       ++result.pruned;
       --result.files;
       result.bytes -= size;
-    } else if (errno != ENOENT) {
+    } else if (errno == ENOENT) {
+      --result.files;  // gone since the scan
+      result.bytes -= size;
+    } else {
       spdlog::warn("cannot remove {} from the mirror: {}", path.string(),
                    util::errno_text(errno));
     }
   }
   spdlog::debug("pruned {} files gone from the live store", result.pruned);
   return result;
+}
+
+PruneResult prune_mirror(const std::filesystem::path& mirror, const std::filesystem::path& live,
+                         const std::filesystem::path& references, const MirrorListing* listing) {
+  return prune_gone(scan_mirror(mirror, live, listing), mirror, references);
 }
 
 } // namespace odbox::core

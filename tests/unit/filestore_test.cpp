@@ -1,7 +1,11 @@
 #include "odbox/core/filestore.hpp"
 #include "test_dir.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <gtest/gtest.h>
+#include <string>
+#include <vector>
 
 using namespace odbox::core;
 using odbox::test::ScratchDir;
@@ -78,6 +82,30 @@ TEST(PruneMirror, RemovesOnlyFilesGoneFromLiveAndUnreferenced) {
   EXPECT_FALSE(std::filesystem::exists(mirror / "cc/gone_unreferenced"));
 }
 
+TEST(PruneMirror, ScanDeletesNothingAndPruneCountsWhatItFinds) {
+  ScratchDir dir;
+  const auto live = dir.path() / "live";
+  const auto mirror = dir.path() / "mirror";
+  write_text(live / "aa/kept", "1");
+  write_text(mirror / "aa/kept", "1");
+  write_text(mirror / "bb/gone_a", "22");
+  write_text(mirror / "cc/gone_b", "333");
+  const MirrorScan scan = scan_mirror(mirror, live);
+  EXPECT_EQ(scan.files, 3U);
+  EXPECT_EQ(scan.bytes, 6U);
+  EXPECT_EQ(scan.gone.size(), 2U);
+  EXPECT_TRUE(std::filesystem::exists(mirror / "bb/gone_a"));
+  EXPECT_TRUE(std::filesystem::exists(mirror / "cc/gone_b"));
+
+  std::filesystem::remove(mirror / "cc/gone_b");  // gone between the passes
+  write_text(dir.path() / "refs.tsv", "aa/kept\t1\tx\n");
+  const auto result = prune_gone(scan, mirror, dir.path() / "refs.tsv");
+  EXPECT_EQ(result.pruned, 1U);
+  EXPECT_EQ(result.files, 1U);
+  EXPECT_EQ(result.bytes, 1U);
+  EXPECT_FALSE(std::filesystem::exists(mirror / "bb/gone_a"));
+}
+
 TEST(PruneMirror, MissingLiveStoreKeepsReferencedFiles) {
   ScratchDir dir;
   const auto mirror = dir.path() / "mirror";
@@ -134,6 +162,45 @@ TEST(MirrorListing, FindsOdooNamesAndOtherNames) {
   EXPECT_EQ(listing.size_of("cd/" + k_sha_a), 12U);
   EXPECT_FALSE(listing.size_of("ab/ab" + std::string(38, '2')));
   EXPECT_FALSE(listing.size_of("ab/x"));
+}
+
+namespace {
+
+// An Odoo store name ("ab/ab01...") made from `n`; distinct for distinct n.
+std::string store_name(unsigned n) {
+  char sha[41];
+  std::snprintf(sha, sizeof sha, "%08x%032x", n * 2654435761U, n);
+  return std::string(sha, 2) + "/" + sha;
+}
+
+} // namespace
+
+TEST(MirrorListing, HintedLookupsAgreeInAnyOrder) {
+  MirrorListing listing;
+  std::vector<std::string> names;
+  for (unsigned n = 0; n < 2000; ++n) {
+    names.push_back(store_name(n));
+    if (n % 3 != 0) {  // every third one is not in the listing
+      listing.add(names.back(), n + 1);
+    }
+  }
+  listing.seal();
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::string> reversed(sorted.rbegin(), sorted.rend());
+  for (const auto* order : {&sorted, &reversed, &names}) {
+    std::size_t hint = 0;
+    std::size_t found = 0;
+    for (const std::string& name : *order) {
+      const auto hinted = listing.size_of(name, hint);
+      EXPECT_EQ(hinted, listing.size_of(name)) << name;
+      found += hinted.has_value() ? 1U : 0U;
+    }
+    EXPECT_EQ(found, 2000U - 667U);
+  }
+  std::size_t hint = 5000;  // past the end
+  EXPECT_EQ(listing.size_of(store_name(1), hint), 2U);
+  EXPECT_FALSE(listing.size_of(store_name(0), hint));
 }
 
 TEST(MirrorFilestore, ListsEveryFileCopiedOrUpToDate) {

@@ -53,6 +53,10 @@ public:
   // Sorts what was added; call once before the lookups.
   void seal();
   [[nodiscard]] std::optional<std::uint64_t> size_of(std::string_view name) const;
+  // The same, starting from `hint` (updated: pass the same variable again):
+  // fast when the names come in sorted order, right in any order.
+  [[nodiscard]] std::optional<std::uint64_t> size_of(std::string_view name,
+                                                     std::size_t& hint) const;
   [[nodiscard]] std::uint64_t files() const { return m_hashed.size() + m_other.size(); }
 
 private:
@@ -102,16 +106,33 @@ CheckResult check_references(const std::filesystem::path& references,
                              const std::filesystem::path& mirror, std::size_t max_listed = 1000,
                              const MirrorListing* listing = nullptr);
 
-// After a committed dump: deletes from the mirror the files that are gone
-// from the live store and not referenced by the dump. Also counts what the
-// mirror holds afterwards. A mirror file in `listing` (rsync found it in the
-// live store) is kept without a stat; only the others are looked up in the
-// live store. Walks directory descriptors, never follows a symlink.
+// Pruning comes in two passes. The first, scan_mirror, walks the mirror and
+// finds the files gone from the live store; it deletes nothing, so it may run
+// before the dump is committed (while the dump ends and the check runs). A
+// mirror file in `listing` (rsync found it in the live store) needs no stat;
+// only the others are looked up in the live store. Walks directory
+// descriptors, never follows a symlink. Throws RunError, and Interrupted if a
+// termination signal arrives.
+struct MirrorScan {
+  std::vector<std::pair<std::string, std::uint64_t>> gone;  // path in the mirror, size
+  std::uint64_t files = 0;  // all files in the mirror, the gone ones included
+  std::uint64_t bytes = 0;
+};
+MirrorScan scan_mirror(const std::filesystem::path& mirror, const std::filesystem::path& live,
+                       const MirrorListing* listing = nullptr);
+
+// The second pass, after a committed dump: deletes the scanned files that are
+// gone and not referenced by the dump, and counts what the mirror holds
+// afterwards.
 struct PruneResult {
   std::uint64_t pruned = 0;
   std::uint64_t files = 0;
   std::uint64_t bytes = 0;
 };
+PruneResult prune_gone(const MirrorScan& scan, const std::filesystem::path& mirror,
+                       const std::filesystem::path& references);
+
+// Both passes at once.
 PruneResult prune_mirror(const std::filesystem::path& mirror, const std::filesystem::path& live,
                          const std::filesystem::path& references,
                          const MirrorListing* listing = nullptr);
