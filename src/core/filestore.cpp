@@ -461,12 +461,8 @@ MirrorScan scan_mirror(const std::filesystem::path& mirror, const std::filesyste
     }
     throw RunError("cannot open the mirror " + mirror.string() + ": " + util::errno_text(errno));
   }
-  constexpr std::uint64_t k_signal_check_files = 4096;
   util::UniqueFd live_dir(::open(live.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   walk_files(std::move(root), mirror, [&](const std::string& rel, int dir_fd, const char* name) {
-    if (scan.files % k_signal_check_files == 0) {
-      throw_if_interrupted();
-    }
     std::uint64_t size = 0;
     bool in_live = false;
     if (const auto listed = listing != nullptr ? listing->size_of(rel) : std::nullopt) {

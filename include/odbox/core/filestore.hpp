@@ -111,8 +111,9 @@ CheckResult check_references(const std::filesystem::path& references,
 // before the dump is committed (while the dump ends and the check runs). A
 // mirror file in `listing` (rsync found it in the live store) needs no stat;
 // only the others are looked up in the live store. Walks directory
-// descriptors, never follows a symlink. Throws RunError, and Interrupted if a
-// termination signal arrives.
+// descriptors, never follows a symlink. Throws RunError. It does not stop
+// for a termination signal: its result is taken after the dump's commit,
+// where an Interrupted would leave the new dump without its manifest.
 struct MirrorScan {
   std::vector<std::pair<std::string, std::uint64_t>> gone;  // path in the mirror, size
   std::uint64_t files = 0;  // all files in the mirror, the gone ones included
