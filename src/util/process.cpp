@@ -196,7 +196,11 @@ SysResult<Child> spawn(const SpawnSpec& spec) {
   UniqueFd err_read;
   UniqueFd err_write;
 
-  posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  if (spec.stdin_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&setup.actions, spec.stdin_fd, STDIN_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  }
   if (spec.stdout_fd >= 0) {
     posix_spawn_file_actions_adddup2(&setup.actions, spec.stdout_fd, STDOUT_FILENO);
   } else if (spec.capture_stdout) {

@@ -2,6 +2,7 @@
 #include "odbox/util/signals.hpp"
 
 #include <csignal>
+#include <cstdio>
 #include <gtest/gtest.h>
 
 using namespace odbox::util;
@@ -15,6 +16,25 @@ TEST(Process, CapturesStdoutStderrAndExitCode) {
   EXPECT_EQ(run->out, "out\n");
   EXPECT_EQ(run->err, "err\n");
   EXPECT_EQ(run->status.describe(), "exited with status 3");
+}
+
+TEST(Process, StdinIsTheGivenDescriptorOrEmpty) {
+  SpawnSpec spec;
+  spec.argv = {"cat"};
+  auto run = run_capture(spec);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->out, "");  // /dev/null: cat does not wait for a terminal
+
+  FILE* input = std::tmpfile();
+  ASSERT_NE(input, nullptr);
+  std::fputs("a\nb\n", input);
+  std::fflush(input);
+  std::rewind(input);
+  spec.stdin_fd = ::fileno(input);
+  run = run_capture(spec);
+  std::fclose(input);
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->out, "a\nb\n");
 }
 
 TEST(Process, ReadPauseBatchesShortWritesAndLosesNothing) {

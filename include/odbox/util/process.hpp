@@ -32,6 +32,7 @@ struct SpawnSpec {
   bool capture_stdout = true;          // pipe to the parent, else /dev/null
   bool capture_stderr = true;          // pipe to the parent, else inherited
   int stdout_fd = -1;                  // when >= 0, the child's stdout (overrides capture)
+  int stdin_fd = -1;                   // when >= 0, the child's stdin, else /dev/null
 };
 
 // A running child process. The destructor of a child still running kills its
