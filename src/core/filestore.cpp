@@ -6,6 +6,7 @@
 #include "odbox/util/time.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <dirent.h>
@@ -13,8 +14,10 @@
 #include <fstream>
 #include <memory>
 #include <spdlog/spdlog.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <thread>
 #include <unordered_set>
 
 namespace odbox::core {
@@ -169,6 +172,12 @@ void MirrorListing::add(std::string_view name, std::uint64_t size) {
   } else {
     m_other[std::string(name)] = size;
   }
+}
+
+void MirrorListing::absorb(MirrorListing&& other) {
+  m_hashed.insert(m_hashed.end(), other.m_hashed.begin(), other.m_hashed.end());
+  m_other.merge(other.m_other);
+  other = MirrorListing();
 }
 
 void MirrorListing::seal() {
@@ -341,6 +350,287 @@ void for_each_reference(const std::filesystem::path& file,
   }
 }
 
+namespace {
+
+// The quick check before rsync: the live store and the mirror are read side
+// by side, directory by directory, and only the entries that differ are
+// handed to rsync. Walking both trees itself, rsync spends most of a
+// no-change run (20k files: about 0.28 s of CPU over three processes) on what
+// these walks do in a fraction of it, split over threads.
+struct Entry {
+  std::string name;
+  unsigned char type = DT_UNKNOWN;  // DT_DIR, DT_REG, or DT_UNKNOWN for anything else
+  std::uint64_t size = 0;
+  std::int64_t mtime_ns = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// Why the quick check gave up; the caller then runs rsync over everything.
+struct QuickCheckAbandoned {
+  std::string reason;
+};
+
+using DirStream = std::unique_ptr<DIR, int (*)(DIR*)>;
+
+// Opens `name` under `parent` as a directory (no symlink followed when
+// `follow` is false). Null with errno set on failure.
+DirStream open_dir(int parent, const char* name, bool follow = false) {
+  const int fd = ::openat(parent, name,
+                          O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+  if (fd < 0) {
+    return {nullptr, ::closedir};
+  }
+  DIR* stream = ::fdopendir(fd);
+  if (stream == nullptr) {
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+  }
+  return {stream, ::closedir};
+}
+
+// The entries of `dir`, sorted by name, regular files with their size,
+// mtime and owner. A file gone since the directory was read is left out.
+void read_entries(DIR* dir, const std::string& shown, std::vector<Entry>& out) {
+  out.clear();
+  const int fd = ::dirfd(dir);
+  errno = 0;
+  while (const dirent* item = ::readdir(dir)) {
+    const std::string_view name(item->d_name);
+    if (name == "." || name == "..") {
+      errno = 0;
+      continue;
+    }
+    Entry entry{.name = std::string(name), .type = item->d_type};
+    if (entry.type == DT_REG || entry.type == DT_UNKNOWN) {
+      struct stat st {};
+      if (::fstatat(fd, item->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno != ENOENT) {
+          throw QuickCheckAbandoned{"cannot stat " + shown + entry.name + ": " +
+                                    util::errno_text(errno)};
+        }
+        errno = 0;
+        continue;
+      }
+      entry.type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+      entry.size = static_cast<std::uint64_t>(st.st_size);
+      entry.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 +
+                       st.st_mtim.tv_nsec;
+      entry.uid = st.st_uid;
+      entry.gid = st.st_gid;
+    } else if (entry.type != DT_DIR) {
+      entry.type = DT_UNKNOWN;
+    }
+    out.push_back(std::move(entry));
+    errno = 0;
+  }
+  if (errno != 0) {
+    throw QuickCheckAbandoned{"cannot read " + shown + ": " + util::errno_text(errno)};
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Entry& a, const Entry& b) { return a.name < b.name; });
+}
+
+// Past this much, a list of changed paths is not worth keeping: rsync walks
+// everything itself, as without the quick check.
+constexpr std::size_t k_max_changed_bytes = 4U << 20U;
+
+// What one thread of the quick check found.
+struct PlanPart {
+  std::string changed;  // NUL-terminated paths relative to the store, for --files-from
+  std::uint64_t changed_count = 0;
+  std::uint64_t unchanged_count = 0;
+  MirrorListing unchanged;  // filled only when a listing is wanted
+};
+
+class QuickCheck {
+public:
+  QuickCheck(const std::filesystem::path& live, const std::filesystem::path& mirror,
+             bool want_listing)
+      : m_live(live), m_mirror(mirror), m_want_listing(want_listing) {}
+
+  // Compares the entries of two directories (`mirror` null: the mirror has
+  // no such directory) and recurses into the live store's subdirectories,
+  // or, with `deferred`, leaves them there for the threads.
+  void compare(DIR* live, DIR* mirror, const std::string& prefix, int depth, PlanPart& part,
+               std::vector<std::string>* deferred = nullptr) {
+    if (m_abandoned.load(std::memory_order_relaxed)) {
+      throw QuickCheckAbandoned{};  // another thread gave up: stop early
+    }
+    std::vector<Entry> live_entries;
+    std::vector<Entry> mirror_entries;
+    read_entries(live, (m_live / prefix).string(), live_entries);
+    if (mirror != nullptr) {
+      read_entries(mirror, (m_mirror / prefix).string(), mirror_entries);
+    }
+    auto twin = mirror_entries.cbegin();
+    for (const Entry& entry : live_entries) {
+      while (twin != mirror_entries.cend() && twin->name < entry.name) {
+        ++twin;
+      }
+      const Entry* in_mirror =
+          twin != mirror_entries.cend() && twin->name == entry.name ? &*twin : nullptr;
+      if (entry.type == DT_DIR) {
+        if (deferred != nullptr) {
+          deferred->push_back(entry.name);
+        } else {
+          compare_subdir(live, in_mirror != nullptr ? mirror : nullptr, prefix, entry.name,
+                         depth + 1, part);
+        }
+      } else if (entry.type == DT_REG && in_mirror != nullptr && in_mirror->type == DT_REG &&
+                 in_mirror->size == entry.size && in_mirror->mtime_ns == entry.mtime_ns &&
+                 in_mirror->uid == entry.uid && in_mirror->gid == entry.gid) {
+        ++part.unchanged_count;
+        if (m_want_listing) {
+          part.unchanged.add(prefix + entry.name, entry.size);
+        }
+      } else {
+        // New, changed, or not a regular file: rsync decides.
+        part.changed.append(prefix).append(entry.name).push_back('\0');
+        ++part.changed_count;
+        if (m_changed_bytes.fetch_add(prefix.size() + entry.name.size() + 1,
+                                      std::memory_order_relaxed) > k_max_changed_bytes) {
+          throw QuickCheckAbandoned{"too many changes"};
+        }
+      }
+    }
+  }
+
+  // `name` under `prefix`, a directory of the live store; `mirror` is null
+  // when the mirror has nothing of that name.
+  void compare_subdir(DIR* live, DIR* mirror, const std::string& prefix, const std::string& name,
+                      int depth, PlanPart& part) {
+    const std::string rel = prefix + name;
+    if (depth > k_max_walk_depth) {
+      throw QuickCheckAbandoned{"more than " + std::to_string(k_max_walk_depth) +
+                                " levels below the store"};
+    }
+    const DirStream live_sub = open_dir(::dirfd(live), name.c_str());
+    if (!live_sub) {
+      if (errno == ENOENT) {
+        return;  // gone since it was listed
+      }
+      throw QuickCheckAbandoned{"cannot open " + (m_live / rel).string() + ": " +
+                                util::errno_text(errno)};
+    }
+    DirStream mirror_sub(nullptr, ::closedir);
+    if (mirror != nullptr) {
+      mirror_sub = open_dir(::dirfd(mirror), name.c_str());
+      // Not a directory in the mirror (a file, a symlink): rsync sorts it out.
+      if (!mirror_sub && errno != ENOENT && errno != ENOTDIR && errno != ELOOP) {
+        throw QuickCheckAbandoned{"cannot open " + (m_mirror / rel).string() + ": " +
+                                  util::errno_text(errno)};
+      }
+    }
+    compare(live_sub.get(), mirror_sub.get(), rel + "/", depth, part);
+  }
+
+  // The top level here, its directories (Odoo's 256 "xx") shared out to
+  // the threads.
+  PlanPart run() {
+    const DirStream live = open_dir(AT_FDCWD, m_live.c_str(), /*follow=*/true);
+    if (!live) {
+      throw QuickCheckAbandoned{"cannot open " + m_live.string() + ": " +
+                                util::errno_text(errno)};
+    }
+    const DirStream mirror = open_dir(AT_FDCWD, m_mirror.c_str());
+    if (!mirror) {
+      throw QuickCheckAbandoned{"no mirror to compare with: " + util::errno_text(errno)};
+    }
+    PlanPart result;
+    std::vector<std::string> dirs;
+    compare(live.get(), mirror.get(), "", 0, result, &dirs);
+
+    constexpr std::size_t k_threads = 4;  // the walks wait on the disk when it is cold
+    std::vector<PlanPart> parts(k_threads);
+    std::vector<std::string> failures(k_threads);
+    std::atomic<std::size_t> next{0};
+    const auto work = [&](std::size_t slot) {
+      try {
+        for (std::size_t i = next++; i < dirs.size(); i = next++) {
+          compare_subdir(live.get(), mirror.get(), "", dirs[i], 1, parts[slot]);
+        }
+      } catch (const QuickCheckAbandoned& e) {
+        failures[slot] = e.reason;
+        m_abandoned = true;
+      } catch (const std::exception& e) {
+        failures[slot] = e.what();
+        m_abandoned = true;
+      }
+    };
+    {
+      std::vector<std::jthread> threads;
+      for (std::size_t slot = 1; slot < k_threads; ++slot) {
+        threads.emplace_back(work, slot);
+      }
+      work(0);
+    }
+    if (m_abandoned) {
+      for (const auto& reason : failures) {
+        if (!reason.empty()) {
+          throw QuickCheckAbandoned{reason};
+        }
+      }
+      throw QuickCheckAbandoned{"stopped"};
+    }
+    for (auto& part : parts) {
+      result.changed.append(part.changed);
+      result.changed_count += part.changed_count;
+      result.unchanged_count += part.unchanged_count;
+      result.unchanged.absorb(std::move(part.unchanged));
+    }
+    return result;
+  }
+
+private:
+  std::filesystem::path m_live;
+  std::filesystem::path m_mirror;
+  bool m_want_listing;
+  std::atomic<bool> m_abandoned{false};
+  std::atomic<std::size_t> m_changed_bytes{0};
+};
+
+} // namespace
+
+namespace {
+
+// The quick check's result, or nothing when rsync must walk everything.
+std::optional<PlanPart> plan_mirror(const std::filesystem::path& live,
+                                    const std::filesystem::path& mirror, bool want_listing) {
+  try {
+    return QuickCheck(live, mirror, want_listing).run();
+  } catch (const QuickCheckAbandoned& e) {
+    spdlog::debug("no quick check ({}): rsync compares the whole store", e.reason);
+    return std::nullopt;
+  }
+}
+
+// A read-only descriptor holding `data`, from its start.
+util::UniqueFd memory_file(const std::string& data) {
+  util::UniqueFd fd(::memfd_create("odbox-files-from", MFD_CLOEXEC));
+  if (!fd) {
+    throw RunError("cannot create the list of files for rsync: " + util::errno_text(errno));
+  }
+  std::string_view rest(data);
+  while (!rest.empty()) {
+    const ssize_t n = ::write(fd.get(), rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      throw RunError("cannot write the list of files for rsync: " + util::errno_text(errno));
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
+    throw RunError("cannot rewind the list of files for rsync: " + util::errno_text(errno));
+  }
+  return fd;
+}
+
+} // namespace
+
 MirrorResult mirror_filestore(const std::filesystem::path& source,
                               const std::filesystem::path& mirror,
                               const MirrorOptions& options) {
@@ -352,11 +642,37 @@ MirrorResult mirror_filestore(const std::filesystem::path& source,
                  source.string());
     return result;
   }
+  MirrorListing* const listing = options.progress ? nullptr : options.listing;
   util::SpawnSpec spec;
   spec.argv = {options.rsync, "--archive", "--chmod=D0700,F0600"};
+  util::UniqueFd files_from;
+  if (options.quick_check) {
+    if (auto plan = plan_mirror(source, mirror, listing != nullptr)) {
+      result.quick_checked = true;
+      result.unchanged = plan->unchanged_count;
+      result.handed = plan->changed_count;
+      spdlog::debug("{}: {} files up to date, {} entries for rsync", mirror.string(),
+                    plan->unchanged_count, plan->changed_count);
+      if (listing != nullptr) {
+        *listing = std::move(plan->unchanged);
+      }
+      if (plan->changed_count == 0) {
+        throw_if_interrupted();
+        if (listing != nullptr) {
+          listing->seal();
+        }
+        result.seconds = util::seconds_since(start);
+        return result;
+      }
+      files_from = memory_file(plan->changed);
+      spec.stdin_fd = files_from.get();
+      // Only these, by their paths; one gone since the check is no error.
+      spec.argv.insert(spec.argv.end(),
+                       {"--files-from=-", "--from0", "--ignore-missing-args"});
+    }
+  }
   util::CaptureLimits limits;
   std::string pending;  // a line split over two reads
-  MirrorListing* const listing = options.progress ? nullptr : options.listing;
   if (options.progress) {
     spec.argv.emplace_back("--human-readable");
     spec.argv.emplace_back("--info=progress2");

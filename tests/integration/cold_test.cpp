@@ -180,6 +180,7 @@ protected:
     previous_dump = read_file(odoo.dump());
     previous_manifest = read_file(odoo.manifest_path());
     fs::remove(odoo.systemctl_dir() / "calls.log");
+    odoo.write_unreferenced_file();  // the presync runs rsync (call 1)
   }
   void expect_intact_and_running() {
     EXPECT_TRUE(odoo.odoo_active());

@@ -212,6 +212,11 @@ util::Child OdooScratch::spawn_backup(const std::vector<std::string>& args,
   return std::move(*child);
 }
 
+void OdooScratch::write_unreferenced_file(const std::string& name) const {
+  fs::create_directories((live_store() / name).parent_path());
+  std::ofstream(live_store() / name) << name << '\n';
+}
+
 nlohmann::json OdooScratch::manifest() const {
   return nlohmann::json::parse(read_file(manifest_path()));
 }

@@ -84,6 +84,10 @@ public:
   [[nodiscard]] fs::path mirror() const { return area() / "filestore" / m_db; }
   [[nodiscard]] fs::path live_store() const { return data_dir() / "filestore" / m_db; }
   [[nodiscard]] fs::path scratch() const { return m_dir.path(); }
+  // Writes a file no attachment references into the live store, as Odoo
+  // might: the next mirror then has something for rsync (when its quick
+  // check finds nothing to copy, the tool runs no rsync at all).
+  void write_unreferenced_file(const std::string& name = "zz/unreferenced") const;
   [[nodiscard]] const PgEnv& pg() const { return m_pg; }
 
   // Runs odbox-backup with --basedir/--db/--data-dir of this scratch Odoo,

@@ -240,8 +240,10 @@ protected:
     ASSERT_EQ(out.exit_code, 0) << out.err;
     previous_dump = read_file(odoo.dump());
     previous_manifest = read_file(odoo.manifest_path());
-    // Odoo changes something so that a new dump would differ.
+    // Odoo changes something so that a new dump would differ, and writes a
+    // file, so that the mirror runs rsync.
     odoo.sql("UPDATE res_partner SET name = name || ' (changed)' WHERE id % 7 = 0");
+    odoo.write_unreferenced_file();
   }
   void expect_previous_backup_intact() {
     EXPECT_TRUE(read_file(odoo.dump()) == previous_dump) << "the previous dump changed";

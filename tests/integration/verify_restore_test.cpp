@@ -182,6 +182,7 @@ TEST(Restore, FailureLeavesNoTargetDatabaseNorFileStore) {
 TEST(Status, ReportsRunsAndMaxAge) {
   OdooScratch odoo;
   ASSERT_EQ(odoo.backup({"hot"}).exit_code, 0);
+  odoo.write_unreferenced_file();
   ASSERT_EQ(odoo.backup({"--rsync", wrapper("rsync-failing").string(), "hot"}).exit_code, 1);
   const auto text = odoo.raw({"--basedir", odoo.basedir().string(), "status"});
   EXPECT_EQ(text.exit_code, 0) << text.err;
@@ -220,6 +221,7 @@ TEST(Metrics, WrittenAtomicallyForTheTextfileCollector) {
   ASSERT_EQ(::stat(metrics.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777U, 0644U);
   // A failed run is visible too.
+  odoo.write_unreferenced_file();
   ASSERT_EQ(odoo.backup({"--rsync", wrapper("rsync-failing").string(), "hot", "--metrics-file",
                          metrics.string()})
                 .exit_code,

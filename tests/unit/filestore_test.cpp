@@ -2,9 +2,12 @@
 #include "test_dir.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <gtest/gtest.h>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace odbox::core;
@@ -223,6 +226,102 @@ TEST(MirrorFilestore, ListsEveryFileCopiedOrUpToDate) {
     EXPECT_FALSE(listing.size_of("ab/link"));
   }
   EXPECT_EQ(odbox::test::read_text(mirror / k_name_a), "12345");
+}
+
+namespace {
+
+void set_mtime(const std::filesystem::path& file, std::filesystem::file_time_type when) {
+  std::filesystem::last_write_time(file, when);
+}
+
+std::filesystem::path shell_script(const std::filesystem::path& file, const std::string& body) {
+  write_text(file, "#!/bin/sh\n" + body + "\n");
+  std::filesystem::permissions(file, std::filesystem::perms::owner_all);
+  return file;
+}
+
+} // namespace
+
+TEST(MirrorFilestore, QuickCheckHandsRsyncOnlyWhatDiffers) {
+  ScratchDir dir;
+  const auto live = dir.path() / "live";
+  const auto mirror = dir.path() / "mirror";
+  write_text(live / "aa/same", "11");
+  write_text(live / "aa/touched", "22");
+  write_text(live / "bb/grown", "3");
+  const auto first = mirror_filestore(live, mirror, {});
+  EXPECT_FALSE(first.quick_checked);  // no mirror yet: rsync compares everything
+
+  set_mtime(live / "aa/touched",
+            std::filesystem::last_write_time(live / "aa/touched") - std::chrono::hours(1));
+  write_text(live / "bb/grown", "333");
+  write_text(live / "dd/new", "4");
+  write_text(mirror / "ee/gone_from_live", "5");  // the prune's business, not rsync's
+  MirrorListing listing;
+  const auto second = mirror_filestore(live, mirror, {.listing = &listing});
+  EXPECT_TRUE(second.quick_checked);
+  EXPECT_EQ(second.unchanged, 1U);
+  EXPECT_EQ(second.handed, 3U);
+  for (const char* name : {"aa/same", "aa/touched", "bb/grown", "dd/new"}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(odbox::test::read_text(mirror / name), odbox::test::read_text(live / name));
+    EXPECT_EQ(std::filesystem::last_write_time(mirror / name),
+              std::filesystem::last_write_time(live / name));
+    EXPECT_EQ(listing.size_of(name), std::filesystem::file_size(live / name));
+  }
+  EXPECT_EQ(listing.files(), 4U);
+  EXPECT_TRUE(std::filesystem::exists(mirror / "ee/gone_from_live"));
+
+  // Nothing differs: rsync does not run (a failing one would throw).
+  MirrorListing again;
+  const auto third = mirror_filestore(
+      live, mirror, {.rsync = shell_script(dir.path() / "rsync-fails", "exit 12").string(),
+                     .listing = &again});
+  EXPECT_EQ(third.handed, 0U);
+  EXPECT_EQ(third.unchanged, 4U);
+  EXPECT_EQ(again.files(), 4U);
+  EXPECT_EQ(again.size_of("bb/grown"), 3U);
+}
+
+TEST(MirrorFilestore, AFileGoneBetweenQuickCheckAndRsyncIsNoError) {
+  ScratchDir dir;
+  const auto live = dir.path() / "live";
+  const auto mirror = dir.path() / "mirror";
+  write_text(live / "aa/kept", "1");
+  (void)mirror_filestore(live, mirror, {});
+  write_text(live / "bb/new", "22");
+  write_text(live / "bb/vanishing", "333");
+  // Odoo's garbage collection removes a file after the check listed it.
+  const auto rsync = shell_script(dir.path() / "rsync-after-gc",
+                                  "rm -f '" + (live / "bb/vanishing").string() +
+                                      "'\nexec rsync \"$@\"");
+  MirrorListing listing;
+  const auto result = mirror_filestore(live, mirror, {.rsync = rsync.string(), .listing = &listing});
+  EXPECT_TRUE(result.quick_checked);
+  EXPECT_EQ(result.handed, 2U);
+  EXPECT_EQ(odbox::test::read_text(mirror / "bb/new"), "22");
+  EXPECT_FALSE(std::filesystem::exists(mirror / "bb/vanishing"));
+  EXPECT_EQ(listing.size_of("bb/new"), 2U);
+  EXPECT_FALSE(listing.size_of("bb/vanishing"));
+  EXPECT_EQ(listing.size_of("aa/kept"), 1U);
+}
+
+TEST(MirrorFilestore, QuickCheckSeesANewOwner) {
+  if (::geteuid() != 0) {
+    GTEST_SKIP() << "needs root to change a file's owner";
+  }
+  ScratchDir dir;
+  const auto live = dir.path() / "live";
+  const auto mirror = dir.path() / "mirror";
+  write_text(live / "aa/file", "1");
+  (void)mirror_filestore(live, mirror, {});
+  ASSERT_EQ(::chown((live / "aa/file").c_str(), 1, 1), 0);  // size and mtime unchanged
+  const auto result = mirror_filestore(live, mirror, {});
+  EXPECT_EQ(result.handed, 1U);
+  struct stat st {};
+  ASSERT_EQ(::stat((mirror / "aa/file").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 1U);
+  EXPECT_EQ(st.st_gid, 1U);
 }
 
 TEST(CheckReferences, TakesListedSizesAndStatsTheRest) {

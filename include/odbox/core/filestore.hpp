@@ -50,6 +50,8 @@ bool is_safe_store_name(std::string_view store_fname);
 class MirrorListing {
 public:
   void add(std::string_view name, std::uint64_t size);
+  // Takes over what `other` holds (names not already here).
+  void absorb(MirrorListing&& other);
   // Sorts what was added; call once before the lookups.
   void seal();
   [[nodiscard]] std::optional<std::uint64_t> size_of(std::string_view name) const;
@@ -79,16 +81,29 @@ std::optional<std::pair<std::string, std::uint64_t>> parse_rsync_item(std::strin
 // half-copied file never replaces a good one). Exit 24 (files vanished) is
 // normal on a live store; anything else but 0 throws RunError with rsync's
 // last error line. A missing source is an empty store.
+//
+// When the mirror exists, a quick check runs first: the live store and the
+// mirror are read side by side (several threads, no symlink followed below
+// the store's top), and rsync gets only the entries that are not regular
+// files of the same size, mtime and owner on both sides (--files-from), or
+// does not run at all when there are none. If the check cannot finish (an
+// unreadable directory, too many changes to list), rsync compares the whole
+// store as without it.
 struct MirrorOptions {
   std::string rsync = "rsync";
   bool progress = false;              // --info=progress2 on a terminal
   MirrorListing* listing = nullptr;   // when set (and no progress), filled with
-                                      // every file rsync reports; left empty if
+                                      // every file rsync reports or the quick
+                                      // check found up to date; left empty if
                                       // rsync reports vanished files
+  bool quick_check = true;
 };
 struct MirrorResult {
   double seconds = 0;
-  bool vanished = false;  // rsync reported files that vanished (exit 24)
+  bool vanished = false;       // rsync reported files that vanished (exit 24)
+  bool quick_checked = false;  // rsync was given only what the quick check found
+  std::uint64_t unchanged = 0; // files the quick check found up to date
+  std::uint64_t handed = 0;    // entries it handed to rsync
 };
 MirrorResult mirror_filestore(const std::filesystem::path& source,
                               const std::filesystem::path& mirror, const MirrorOptions& options);
