@@ -480,7 +480,7 @@ public:
         }
       } else if (entry.type == DT_REG && in_mirror != nullptr && in_mirror->type == DT_REG &&
                  in_mirror->size == entry.size && in_mirror->mtime_ns == entry.mtime_ns &&
-                 in_mirror->uid == entry.uid && in_mirror->gid == entry.gid) {
+                 (!m_owners || (in_mirror->uid == entry.uid && in_mirror->gid == entry.gid))) {
         ++part.unchanged_count;
         if (m_want_listing) {
           part.unchanged.add(prefix + entry.name, entry.size);
@@ -587,6 +587,9 @@ private:
   std::filesystem::path m_live;
   std::filesystem::path m_mirror;
   bool m_want_listing;
+  // Only root's rsync gives the mirror the live store's owners; anyone
+  // else's leaves its own, which is then no change.
+  bool m_owners = ::geteuid() == 0;
   std::atomic<bool> m_abandoned{false};
   std::atomic<std::size_t> m_changed_bytes{0};
 };

@@ -85,10 +85,10 @@ std::optional<std::pair<std::string, std::uint64_t>> parse_rsync_item(std::strin
 // When the mirror exists, a quick check runs first: the live store and the
 // mirror are read side by side (several threads, no symlink followed below
 // the store's top), and rsync gets only the entries that are not regular
-// files of the same size, mtime and owner on both sides (--files-from), or
-// does not run at all when there are none. If the check cannot finish (an
-// unreadable directory, too many changes to list), rsync compares the whole
-// store as without it.
+// files of the same size, mtime and (as root) owner on both sides
+// (--files-from), or does not run at all when there are none. If the check
+// cannot finish (an unreadable directory, too many changes to list), rsync
+// compares the whole store as without it.
 struct MirrorOptions {
   std::string rsync = "rsync";
   bool progress = false;              // --info=progress2 on a terminal
