@@ -16,8 +16,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <unistd.h>
+#include <system_error>
 #include <thread>
+#include <unistd.h>
 #include <unordered_set>
 
 namespace odbox::core {
@@ -594,10 +595,6 @@ private:
   std::atomic<std::size_t> m_changed_bytes{0};
 };
 
-} // namespace
-
-namespace {
-
 // The quick check's result, or nothing when rsync must walk everything.
 std::optional<PlanPart> plan_mirror(const std::filesystem::path& live,
                                     const std::filesystem::path& mirror, bool want_listing) {
@@ -605,6 +602,9 @@ std::optional<PlanPart> plan_mirror(const std::filesystem::path& live,
     return QuickCheck(live, mirror, want_listing).run();
   } catch (const QuickCheckAbandoned& e) {
     spdlog::debug("no quick check ({}): rsync compares the whole store", e.reason);
+    return std::nullopt;
+  } catch (const std::system_error& e) {  // no thread could be started
+    spdlog::debug("no quick check ({}): rsync compares the whole store", e.what());
     return std::nullopt;
   }
 }
