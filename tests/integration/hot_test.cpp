@@ -148,6 +148,25 @@ TEST(Hot, SecondRunPrunesOnlyUnreferencedFilesGoneFromTheStore) {
   EXPECT_EQ(odoo.runs().size(), 2U);
 }
 
+TEST(Hot, SecondRunCopiesWhatOdooWroteAndRestoresLikeTheFirst) {
+  OdooScratch odoo;
+  ASSERT_EQ(odoo.backup({"hot"}).exit_code, 0);
+  // Odoo adds, deduplicates, rolls back and garbage-collects attachments.
+  odoo.start_load({"--gc-every", "3", "--interval-ms", "5"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  odoo.stop_load();
+  const auto before = tree(odoo.mirror());
+  ASSERT_NE(tree(odoo.live_store()), before) << "the load changed no file";
+
+  const auto out = odoo.backup({"--log-level", "debug", "hot"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  // The quick check ran and handed rsync only part of the store.
+  EXPECT_NE(out.err.find(" files up to date, "), std::string::npos) << out.err;
+  EXPECT_EQ(odoo.manifest()["filestore"]["missing_count"], 0);
+  EXPECT_EQ(tree(odoo.mirror()), tree(odoo.live_store()));
+  EXPECT_EQ(odoo.restore_digests(odoo.dump()), odoo.digests(odoo.db()));
+}
+
 TEST(Hot, ReportsExactlyTheFilesAGcRemovedBeforeTheCopy) {
   OdooScratch odoo;
   const auto files = odoo.referenced_files(odoo.db());

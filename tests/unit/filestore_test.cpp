@@ -256,20 +256,23 @@ TEST(MirrorFilestore, QuickCheckHandsRsyncOnlyWhatDiffers) {
             std::filesystem::last_write_time(live / "aa/touched") - std::chrono::hours(1));
   write_text(live / "bb/grown", "333");
   write_text(live / "dd/new", "4");
+  write_text(live / "dd/new\nline", "55");
   write_text(mirror / "ee/gone_from_live", "5");  // the prune's business, not rsync's
   MirrorListing listing;
   const auto second = mirror_filestore(live, mirror, {.listing = &listing});
   EXPECT_TRUE(second.quick_checked);
   EXPECT_EQ(second.unchanged, 1U);
-  EXPECT_EQ(second.handed, 3U);
-  for (const char* name : {"aa/same", "aa/touched", "bb/grown", "dd/new"}) {
+  EXPECT_EQ(second.handed, 4U);
+  EXPECT_EQ(std::filesystem::status(mirror / "dd").permissions(),
+            std::filesystem::perms::owner_all);  // a new directory, 0700 like the others
+  for (const char* name : {"aa/same", "aa/touched", "bb/grown", "dd/new", "dd/new\nline"}) {
     SCOPED_TRACE(name);
     EXPECT_EQ(odbox::test::read_text(mirror / name), odbox::test::read_text(live / name));
     EXPECT_EQ(std::filesystem::last_write_time(mirror / name),
               std::filesystem::last_write_time(live / name));
     EXPECT_EQ(listing.size_of(name), std::filesystem::file_size(live / name));
   }
-  EXPECT_EQ(listing.files(), 4U);
+  EXPECT_EQ(listing.files(), 5U);
   EXPECT_TRUE(std::filesystem::exists(mirror / "ee/gone_from_live"));
 
   // Nothing differs: rsync does not run (a failing one would throw).
@@ -278,8 +281,8 @@ TEST(MirrorFilestore, QuickCheckHandsRsyncOnlyWhatDiffers) {
       live, mirror, {.rsync = shell_script(dir.path() / "rsync-fails", "exit 12").string(),
                      .listing = &again});
   EXPECT_EQ(third.handed, 0U);
-  EXPECT_EQ(third.unchanged, 4U);
-  EXPECT_EQ(again.files(), 4U);
+  EXPECT_EQ(third.unchanged, 5U);
+  EXPECT_EQ(again.files(), 5U);
   EXPECT_EQ(again.size_of("bb/grown"), 3U);
 }
 
