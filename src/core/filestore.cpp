@@ -649,30 +649,28 @@ MirrorResult mirror_filestore(const std::filesystem::path& source,
   util::SpawnSpec spec;
   spec.argv = {options.rsync, "--archive", "--chmod=D0700,F0600"};
   util::UniqueFd files_from;
-  if (options.quick_check) {
-    if (auto plan = plan_mirror(source, mirror, listing != nullptr)) {
-      result.quick_checked = true;
-      result.unchanged = plan->unchanged_count;
-      result.handed = plan->changed_count;
-      spdlog::debug("{}: {} files up to date, {} entries for rsync", mirror.string(),
-                    plan->unchanged_count, plan->changed_count);
-      if (listing != nullptr) {
-        *listing = std::move(plan->unchanged);
-      }
-      if (plan->changed_count == 0) {
-        throw_if_interrupted();
-        if (listing != nullptr) {
-          listing->seal();
-        }
-        result.seconds = util::seconds_since(start);
-        return result;
-      }
-      files_from = memory_file(plan->changed);
-      spec.stdin_fd = files_from.get();
-      // Only these, by their paths; one gone since the check is no error.
-      spec.argv.insert(spec.argv.end(),
-                       {"--files-from=-", "--from0", "--ignore-missing-args"});
+  if (auto plan = plan_mirror(source, mirror, listing != nullptr)) {
+    result.quick_checked = true;
+    result.unchanged = plan->unchanged_count;
+    result.handed = plan->changed_count;
+    spdlog::debug("{}: {} files up to date, {} entries for rsync", mirror.string(),
+                  plan->unchanged_count, plan->changed_count);
+    if (listing != nullptr) {
+      *listing = std::move(plan->unchanged);
     }
+    if (plan->changed_count == 0) {
+      throw_if_interrupted();
+      if (listing != nullptr) {
+        listing->seal();
+      }
+      result.seconds = util::seconds_since(start);
+      return result;
+    }
+    files_from = memory_file(plan->changed);
+    spec.stdin_fd = files_from.get();
+    // Only these, by their paths; one gone since the check is no error.
+    spec.argv.insert(spec.argv.end(),
+                     {"--files-from=-", "--from0", "--ignore-missing-args"});
   }
   util::CaptureLimits limits;
   std::string pending;  // a line split over two reads

@@ -96,7 +96,6 @@ struct MirrorOptions {
                                       // every file rsync reports or the quick
                                       // check found up to date; left empty if
                                       // rsync reports vanished files
-  bool quick_check = true;
 };
 struct MirrorResult {
   double seconds = 0;
