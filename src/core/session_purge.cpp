@@ -36,6 +36,7 @@ constexpr std::size_t k_max_threads = 64;
 constexpr std::size_t k_discard_threads = 16;        // "auto" on a file system with online discard
 constexpr std::size_t k_cpu_threads = 2;             // "auto" elsewhere, at most one per core
 constexpr std::size_t k_min_files_per_thread = 32;   // fewer are not worth a thread
+constexpr std::size_t k_batch_files = 4096;          // looked up, then unlinked, at a time
 
 // Names may hold newlines or escape sequences: keep them off the log's layout.
 std::string printable(std::string_view name) {
@@ -142,6 +143,8 @@ struct Entry {
   std::uint64_t ino = 0;
   std::size_t name_offset = 0;
   unsigned char type = DT_UNKNOWN;
+  bool remove = false;     // set by the look-up pass: a regular file to unlink
+  std::uint64_t size = 0;  // its st_size
 };
 
 // Up to chunk_entries entries of one directory, names NUL-terminated in one buffer.
@@ -344,18 +347,60 @@ private:
               [](const Entry& a, const Entry& b) { return a.ino < b.ino; });
   }
 
-  // Removes m_files (in inode order), split into contiguous ranges over the
-  // worker threads: on a file system mounted with `discard` every unlink
-  // waits for the device, and the waits overlap.
+  // Removes m_files (in inode order), k_batch_files at a time, in two passes
+  // over each batch, each pass split into the same contiguous ranges over the
+  // worker threads: first every candidate is looked up, then the chosen ones
+  // are unlinked. Looking up a name that is not cached takes its directory's
+  // lock shared and an unlink takes it exclusive. Mixed (each thread looking
+  // up and unlinking file by file), 2 threads on ext4 with a journal took
+  // 7-20 % longer, spinning on that lock. A batch bounds what the look-ups
+  // bring into the kernel's caches (about 1 KiB an inode). On a file system
+  // mounted with `discard` every unlink waits for the device, and the waits
+  // overlap.
   void remove_files(Frame& frame) {
     const std::size_t n = m_files.size();
-    const std::size_t workers =
-        std::clamp<std::size_t>(n / k_min_files_per_thread, 1, m_threads);
-    std::vector<Tally> tallies(workers);
+    std::vector<Tally> tallies(workers_for(std::min(n, k_batch_files)));
+    for (std::size_t begin = 0; begin < n; begin += k_batch_files) {
+      throw_if_interrupted();
+      const std::size_t end = std::min(n, begin + k_batch_files);
+      const std::size_t workers = workers_for(end - begin);
+      in_parallel(begin, end, workers, tallies, [&](std::size_t i, Tally& tally) {
+        look_up(frame, m_files[i], tally);
+      });
+      in_parallel(begin, end, workers, tallies, [&](std::size_t i, Tally& tally) {
+        if (m_files[i].remove) {
+          unlink_file(frame, m_files[i], tally);
+        }
+      });
+    }
+    for (Tally& tally : tallies) {
+      m_result.files_removed += tally.files_removed;
+      m_result.bytes_removed += tally.bytes_removed;
+      m_result.files_kept += tally.files_kept;
+      m_result.skipped += tally.skipped;
+      m_result.errors += tally.errors;
+      for (const Entry& dir : tally.found_dirs.entries) {
+        frame.subdirs.add(dir.ino, DT_DIR, tally.found_dirs.name(dir));
+      }
+    }
+  }
+
+  [[nodiscard]] std::size_t workers_for(std::size_t files) const {
+    return std::clamp<std::size_t>(files / k_min_files_per_thread, 1, m_threads);
+  }
+
+  // Calls step(i, tallies[w]) for every i in [begin, end), worker w < workers
+  // taking the w-th of `workers` contiguous ranges; returns when all are done
+  // and rethrows the first failure. If threads cannot be started, this
+  // thread takes their ranges.
+  template <typename Step>
+  static void in_parallel(std::size_t begin, std::size_t end, std::size_t workers,
+                          std::vector<Tally>& tallies, const Step& step) {
+    const std::size_t n = end - begin;
     const auto work = [&](std::size_t w) noexcept {
       try {
-        for (std::size_t i = n * w / workers; i < n * (w + 1) / workers; ++i) {
-          remove_file(frame, m_files[i], tallies[w]);
+        for (std::size_t i = begin + n * w / workers; i < begin + n * (w + 1) / workers; ++i) {
+          step(i, tallies[w]);
         }
       } catch (...) {
         tallies[w].failure = std::current_exception();
@@ -377,24 +422,17 @@ private:
       }
       work(0);
     } // joins
-    for (Tally& tally : tallies) {
-      if (tally.failure) {
-        std::rethrow_exception(tally.failure);
-      }
-      m_result.files_removed += tally.files_removed;
-      m_result.bytes_removed += tally.bytes_removed;
-      m_result.files_kept += tally.files_kept;
-      m_result.skipped += tally.skipped;
-      m_result.errors += tally.errors;
-      for (const Entry& dir : tally.found_dirs.entries) {
-        frame.subdirs.add(dir.ino, DT_DIR, tally.found_dirs.name(dir));
+    for (std::size_t w = 0; w < workers; ++w) {
+      if (tallies[w].failure) {
+        std::rethrow_exception(tallies[w].failure);
       }
     }
   }
 
-  // Removes one entry if it is a regular file (and old enough). Thread-safe:
-  // touches only `tally` and the logger.
-  void remove_file(const Frame& frame, const Entry& entry, Tally& tally) const {
+  // Decides whether to remove one entry: a regular file (old enough) is
+  // marked in `entry`. Thread-safe: touches only `entry`, `tally` and the
+  // logger.
+  void look_up(const Frame& frame, Entry& entry, Tally& tally) const {
     const char* name = m_chunk.name(entry);
     struct stat st {};
     if (::fstatat(frame.fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -418,6 +456,13 @@ private:
       ++tally.files_kept;
       return;
     }
+    entry.remove = true;
+    entry.size = static_cast<std::uint64_t>(st.st_size);
+  }
+
+  // Unlinks one entry that look_up marked. Thread-safe like look_up.
+  void unlink_file(const Frame& frame, const Entry& entry, Tally& tally) const {
+    const char* name = m_chunk.name(entry);
     if (::unlinkat(frame.fd.get(), name, 0) != 0) {
       if (errno == EISDIR) {
         ++tally.skipped; // replaced by a directory since the fstatat
@@ -428,7 +473,7 @@ private:
       return;
     }
     ++tally.files_removed;
-    tally.bytes_removed += static_cast<std::uint64_t>(st.st_size);
+    tally.bytes_removed += entry.size;
   }
 
   std::optional<Frame> open_subdir(const Frame& parent, const char* name) {

@@ -223,6 +223,33 @@ TEST_P(SessionPurgeTest, ManyMixedEntriesAreCountedExactly) {
   EXPECT_EQ(count_files(m_sessions), 400u);
 }
 
+// Files are looked up, then unlinked, 4096 at a time: 9000 in one directory
+// make two full batches and a partial one, each with files to keep.
+TEST_P(SessionPurgeTest, SeveralBatchesInOneDirectoryAreCountedExactly) {
+  using namespace std::chrono_literals;
+  constexpr unsigned k_files = 9000;
+  std::uint64_t old_bytes = 0;
+  for (unsigned i = 0; i < k_files; ++i) {
+    const fs::path file = m_sessions / hex40(i);
+    write_file(file, i % 11);
+    if (i % 4 != 0) {
+      set_mtime(file, 10 * 24h);
+      old_bytes += i % 11;
+    }
+  }
+  fs::create_directory(m_sessions / "ab");
+  fs::create_symlink(m_sessions / hex40(0), m_sessions / "ab" / "link");
+  const PurgeResult r = purge(std::chrono::seconds(7 * 24h));
+  EXPECT_EQ(r.files_removed, k_files / 4 * 3);
+  EXPECT_EQ(r.bytes_removed, old_bytes);
+  EXPECT_EQ(r.files_kept, k_files / 4);
+  EXPECT_EQ(r.skipped, 1u);
+  EXPECT_EQ(r.errors, 0u);
+  EXPECT_EQ(count_files(m_sessions), k_files / 4);
+  EXPECT_TRUE(fs::exists(m_sessions / hex40(k_files - 4)));
+  EXPECT_FALSE(fs::exists(m_sessions / hex40(k_files - 1)));
+}
+
 TEST_P(SessionPurgeTest, AutoAndHugeThreadCountsWork) {
   for (const std::size_t threads : {std::size_t{0}, std::size_t{1000}}) {
     for (unsigned i = 0; i < 100; ++i) {

@@ -36,8 +36,9 @@ struct PurgeResult {
 // and bind mounts recognised by statx's STATX_ATTR_MOUNT_ROOT). Directories
 // themselves stay. Each directory is read in chunks of chunk_entries entries,
 // each chunk sorted by inode number before unlinking (walks the inode table
-// in order), then the chunk's files are unlinked by `threads` threads, each
-// taking a contiguous run of inodes.
+// in order). Then `threads` threads, each taking a contiguous run of inodes,
+// look the chunk's files up (type, age, size) and, once all are looked up,
+// unlink the chosen ones.
 //
 // A missing directory is not an error (result all zeros). Files appearing or
 // vanishing during the purge are not errors. Failures on single entries are
@@ -46,7 +47,7 @@ struct PurgeResult {
 // Throws UsageError if options.dir is not absolute, is "/", is itself a
 // symlink (refused: point --sessions-dir at the real directory) or is not a
 // directory; RunError if it cannot be opened; Interrupted if a termination
-// signal arrives (checked between chunks).
+// signal arrives (checked between batches).
 PurgeResult purge_sessions(const PurgeOptions& options);
 
 } // namespace odbox::core
