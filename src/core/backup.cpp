@@ -221,20 +221,43 @@ Manifest DatabaseBackup::finish() {
   m_manifest.missing_count = check.missing_count;
   m_manifest.missing = check.missing;
 
+  // What the prune will delete is settled against the new file list before
+  // anything is committed, so the manifest written with the dump already
+  // says what the mirror holds once pruned.
+  PrunePlan plan;
+  timed("prune", [&] {
+    plan = plan_prune(scan.get(), m_references->temp_path());
+    m_manifest.pruned_files = plan.doomed.size();
+    m_manifest.filestore_files = plan.files;
+    m_manifest.filestore_bytes = plan.bytes;
+  });
+
   // Commit: the file list, then the dump, then the manifest that ties them.
+  // Only then does the prune delete anything: a run killed while deleting
+  // leaves a dump and a manifest that match, and a few files more in the
+  // mirror, which the next run prunes.
   if (auto ok = m_references->commit(); !ok) {
     throw RunError("cannot commit the file list: " + ok.error().message());
   }
   m_dump->commit();
-  timed("prune", [&] {
-    const auto pruned = prune_gone(scan.get(), m_area.mirror(m_database),
-                                   m_area.references(m_database));
-    m_manifest.pruned_files = pruned.pruned;
-    m_manifest.filestore_files = pruned.files;
-    m_manifest.filestore_bytes = pruned.bytes;
-  });
   m_manifest.finished_at = now_rfc3339();
   write_manifest(m_area.manifest(m_database), m_manifest);
+  if (!plan.doomed.empty()) {
+    timed("prune", [&] {
+      const auto pruned = apply_prune(plan, m_area.mirror(m_database));
+      m_manifest.pruned_files = pruned.pruned;
+      m_manifest.filestore_files = pruned.files;
+      m_manifest.filestore_bytes = pruned.bytes;
+    });
+    // The prune's time, and any file it could not delete. The backup is
+    // committed either way: a failure here only keeps the first manifest.
+    m_manifest.finished_at = now_rfc3339();
+    try {
+      write_manifest(m_area.manifest(m_database), m_manifest);
+    } catch (const RunError& e) {
+      spdlog::warn("{}: {}; the manifest written before the prune stands", m_database, e.what());
+    }
+  }
   if (!m_manifest.consistent()) {
     spdlog::warn("{}: {} referenced files are missing from the mirror, e.g. {}", m_database,
                  check.missing_count, check.missing.front());

@@ -802,11 +802,10 @@ MirrorScan scan_mirror(const std::filesystem::path& mirror, const std::filesyste
   return scan;
 }
 
-PruneResult prune_gone(const MirrorScan& scan, const std::filesystem::path& mirror,
-                       const std::filesystem::path& references) {
-  PruneResult result{.pruned = 0, .files = scan.files, .bytes = scan.bytes};
+PrunePlan plan_prune(const MirrorScan& scan, const std::filesystem::path& references) {
+  PrunePlan plan{.doomed = {}, .files = scan.files, .bytes = scan.bytes};
   if (scan.gone.empty()) {
-    return result;
+    return plan;
   }
   // Keep those the dump references.
   std::unordered_set<std::string> keep;
@@ -820,18 +819,24 @@ PruneResult prune_gone(const MirrorScan& scan, const std::filesystem::path& mirr
     }
   });
   for (const auto& [rel, size] : scan.gone) {
-    if (keep.contains(rel)) {
-      continue;
+    if (!keep.contains(rel)) {
+      plan.doomed.emplace_back(rel, size);
+      --plan.files;
+      plan.bytes -= size;
     }
+  }
+  return plan;
+}
+
+PruneResult apply_prune(const PrunePlan& plan, const std::filesystem::path& mirror) {
+  PruneResult result{.pruned = 0, .files = plan.files, .bytes = plan.bytes};
+  for (const auto& [rel, size] : plan.doomed) {
     const auto path = mirror / rel;
     if (::unlink(path.c_str()) == 0) {
       ++result.pruned;
-      --result.files;
-      result.bytes -= size;
-    } else if (errno == ENOENT) {
-      --result.files;  // gone since the scan
-      result.bytes -= size;
-    } else {
+    } else if (errno != ENOENT) { // ENOENT: gone since the scan
+      ++result.files;
+      result.bytes += size;
       spdlog::warn("cannot remove {} from the mirror: {}", path.string(),
                    util::errno_text(errno));
     }
@@ -842,7 +847,7 @@ PruneResult prune_gone(const MirrorScan& scan, const std::filesystem::path& mirr
 
 PruneResult prune_mirror(const std::filesystem::path& mirror, const std::filesystem::path& live,
                          const std::filesystem::path& references, const MirrorListing* listing) {
-  return prune_gone(scan_mirror(mirror, live, listing), mirror, references);
+  return apply_prune(plan_prune(scan_mirror(mirror, live, listing), references), mirror);
 }
 
 } // namespace odbox::core

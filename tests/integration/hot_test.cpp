@@ -327,6 +327,49 @@ TEST_F(HotFailure, SigtermDuringTheDump) {
   EXPECT_EQ(odoo.runs().back()["exit_code"], 128 + SIGTERM);
 }
 
+// The mirror's files gone from the live store are deleted only after the new
+// dump and its manifest are committed: a run killed while deleting them
+// leaves a dump and a manifest that match, and the next run deletes the rest.
+TEST(Hot, KilledWhilePruningLeavesADumpAndAManifestThatMatch) {
+  OdooScratch odoo;
+  const auto first = odoo.backup({"hot"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string first_manifest = read_file(odoo.manifest_path());
+  // Files Odoo's GC removed: in the mirror, not in the live store, not
+  // referenced. The prune deletes them in the order the directory reads.
+  constexpr std::size_t k_gone = 20000;
+  const fs::path gone = odoo.mirror() / "zy";
+  fs::create_directories(gone);
+  for (std::size_t i = 0; i < k_gone; ++i) {
+    std::ofstream(gone / ("gone" + std::to_string(i))) << "x";
+  }
+  const fs::path first_deleted = fs::directory_iterator(gone)->path();
+  odoo.sql("UPDATE res_partner SET name = name || ' (changed)' WHERE id % 7 = 0");
+
+  auto child = odoo.spawn_backup({"hot"});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (fs::exists(first_deleted) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ::kill(child.pid(), SIGKILL);
+  const auto status = child.wait();
+  ASSERT_EQ(status.signal, SIGKILL) << "the run ended before the kill (exit " << status.code
+                                    << ")";
+  const auto left = static_cast<std::size_t>(
+      std::distance(fs::directory_iterator(gone), fs::directory_iterator{}));
+  ASSERT_GT(left, 0U) << "the kill came after the prune";
+  ASSERT_LT(left, k_gone) << "the kill came before the prune";
+
+  EXPECT_TRUE(read_file(odoo.manifest_path()) != first_manifest) << "the new manifest is missing";
+  const auto verify = odoo.backup({"verify"});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+  const auto next = odoo.backup({"hot"});
+  ASSERT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_EQ(odoo.manifest()["filestore"]["pruned"].get<std::size_t>(), left);
+  EXPECT_TRUE(fs::is_empty(gone));
+}
+
 TEST(Hot, RsyncVanishedFilesAreNormal) {
   OdooScratch odoo;
   const auto out = odoo.backup({"--rsync", wrapper("rsync-failing").string(), "hot"},

@@ -100,13 +100,40 @@ TEST(PruneMirror, ScanDeletesNothingAndPruneCountsWhatItFinds) {
   EXPECT_TRUE(std::filesystem::exists(mirror / "bb/gone_a"));
   EXPECT_TRUE(std::filesystem::exists(mirror / "cc/gone_b"));
 
-  std::filesystem::remove(mirror / "cc/gone_b");  // gone between the passes
   write_text(dir.path() / "refs.tsv", "aa/kept\t1\tx\n");
-  const auto result = prune_gone(scan, mirror, dir.path() / "refs.tsv");
+  const PrunePlan plan = plan_prune(scan, dir.path() / "refs.tsv");
+  EXPECT_EQ(plan.doomed.size(), 2U);
+  EXPECT_EQ(plan.files, 1U);
+  EXPECT_EQ(plan.bytes, 1U);
+  EXPECT_TRUE(std::filesystem::exists(mirror / "bb/gone_a"));  // the plan deletes nothing
+
+  std::filesystem::remove(mirror / "cc/gone_b");  // gone between the steps
+  const auto result = apply_prune(plan, mirror);
   EXPECT_EQ(result.pruned, 1U);
   EXPECT_EQ(result.files, 1U);
   EXPECT_EQ(result.bytes, 1U);
   EXPECT_FALSE(std::filesystem::exists(mirror / "bb/gone_a"));
+}
+
+TEST(PruneMirror, AFileThatCannotBeDeletedStaysCounted) {
+  ScratchDir dir;
+  const auto live = dir.path() / "live";
+  const auto mirror = dir.path() / "mirror";
+  write_text(live / "aa/kept", "1");
+  write_text(mirror / "aa/kept", "1");
+  write_text(mirror / "bb/gone", "22");
+  write_text(dir.path() / "refs.tsv", "aa/kept\t1\tx\n");
+  const PrunePlan plan = plan_prune(scan_mirror(mirror, live), dir.path() / "refs.tsv");
+  ASSERT_EQ(plan.doomed.size(), 1U);
+  EXPECT_EQ(plan.files, 1U);
+  // Now a directory stands there: unlink fails (EISDIR), nothing is deleted.
+  std::filesystem::remove(mirror / "bb/gone");
+  std::filesystem::create_directory(mirror / "bb/gone");
+  const auto result = apply_prune(plan, mirror);
+  EXPECT_EQ(result.pruned, 0U);
+  EXPECT_EQ(result.files, 2U);
+  EXPECT_EQ(result.bytes, 3U);
+  EXPECT_TRUE(std::filesystem::is_directory(mirror / "bb/gone"));
 }
 
 TEST(PruneMirror, MissingLiveStoreKeepsReferencedFiles) {

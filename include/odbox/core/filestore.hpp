@@ -126,8 +126,8 @@ CheckResult check_references(const std::filesystem::path& references,
 // mirror file in `listing` (rsync found it in the live store) needs no stat;
 // only the others are looked up in the live store. Walks directory
 // descriptors, never follows a symlink. Throws RunError. It does not stop
-// for a termination signal: its result is taken after the dump's commit,
-// where an Interrupted would leave the new dump without its manifest.
+// for a termination signal (the walk is short; the run checks for one after
+// the dump ends).
 struct MirrorScan {
   std::vector<std::pair<std::string, std::uint64_t>> gone;  // path in the mirror, size
   std::uint64_t files = 0;  // all files in the mirror, the gone ones included
@@ -136,16 +136,27 @@ struct MirrorScan {
 MirrorScan scan_mirror(const std::filesystem::path& mirror, const std::filesystem::path& live,
                        const MirrorListing* listing = nullptr);
 
-// The second pass, after a committed dump: deletes the scanned files that are
-// gone and not referenced by the dump, and counts what the mirror holds
-// afterwards.
+// The second pass comes in two steps. plan_prune, before the dump is
+// committed, reads the new dump's file list: the scanned files that are gone
+// and not referenced are to be deleted, and the plan tells what the mirror
+// holds without them, so the manifest written with the dump can say so.
+// apply_prune, after that manifest is written, deletes them. Throws RunError
+// (plan_prune, when the file list cannot be read).
+struct PrunePlan {
+  std::vector<std::pair<std::string, std::uint64_t>> doomed;  // path in the mirror, size
+  std::uint64_t files = 0;  // what the mirror holds once they are deleted
+  std::uint64_t bytes = 0;
+};
+PrunePlan plan_prune(const MirrorScan& scan, const std::filesystem::path& references);
+
+// What the mirror holds after apply_prune: a file that could not be deleted
+// (logged as a warning) is still counted.
 struct PruneResult {
   std::uint64_t pruned = 0;
   std::uint64_t files = 0;
   std::uint64_t bytes = 0;
 };
-PruneResult prune_gone(const MirrorScan& scan, const std::filesystem::path& mirror,
-                       const std::filesystem::path& references);
+PruneResult apply_prune(const PrunePlan& plan, const std::filesystem::path& mirror);
 
 // Both passes at once.
 PruneResult prune_mirror(const std::filesystem::path& mirror, const std::filesystem::path& live,
