@@ -66,12 +66,19 @@ TEST(CheckReferences, ListIsCappedButCountIsNot) {
   EXPECT_EQ(result.missing.size(), 10U);
 }
 
-TEST(PruneMirror, RemovesOnlyFilesGoneFromLiveAndUnreferenced) {
+// A live store and its mirror, both holding aa/kept (1 byte).
+class PruneStore : public ::testing::Test {
+protected:
+  void SetUp() override {
+    write_text(live / "aa/kept", "1");
+    write_text(mirror / "aa/kept", "1");
+  }
   ScratchDir dir;
-  const auto live = dir.path() / "live";
-  const auto mirror = dir.path() / "mirror";
-  write_text(live / "aa/kept", "1");
-  write_text(mirror / "aa/kept", "1");
+  const std::filesystem::path live = dir.path() / "live";
+  const std::filesystem::path mirror = dir.path() / "mirror";
+};
+
+TEST_F(PruneStore, RemovesOnlyFilesGoneFromLiveAndUnreferenced) {
   write_text(mirror / "bb/gone_referenced", "22");
   write_text(mirror / "cc/gone_unreferenced", "333");
   const auto refs = dir.path() / "refs.tsv";
@@ -85,12 +92,7 @@ TEST(PruneMirror, RemovesOnlyFilesGoneFromLiveAndUnreferenced) {
   EXPECT_FALSE(std::filesystem::exists(mirror / "cc/gone_unreferenced"));
 }
 
-TEST(PruneMirror, ScanDeletesNothingAndPruneCountsWhatItFinds) {
-  ScratchDir dir;
-  const auto live = dir.path() / "live";
-  const auto mirror = dir.path() / "mirror";
-  write_text(live / "aa/kept", "1");
-  write_text(mirror / "aa/kept", "1");
+TEST_F(PruneStore, ScanDeletesNothingAndPruneCountsWhatItFinds) {
   write_text(mirror / "bb/gone_a", "22");
   write_text(mirror / "cc/gone_b", "333");
   const MirrorScan scan = scan_mirror(mirror, live);
@@ -115,12 +117,7 @@ TEST(PruneMirror, ScanDeletesNothingAndPruneCountsWhatItFinds) {
   EXPECT_FALSE(std::filesystem::exists(mirror / "bb/gone_a"));
 }
 
-TEST(PruneMirror, AFileThatCannotBeDeletedStaysCounted) {
-  ScratchDir dir;
-  const auto live = dir.path() / "live";
-  const auto mirror = dir.path() / "mirror";
-  write_text(live / "aa/kept", "1");
-  write_text(mirror / "aa/kept", "1");
+TEST_F(PruneStore, AFileThatCannotBeDeletedStaysCounted) {
   write_text(mirror / "bb/gone", "22");
   write_text(dir.path() / "refs.tsv", "aa/kept\t1\tx\n");
   const PrunePlan plan = plan_prune(scan_mirror(mirror, live), dir.path() / "refs.tsv");
