@@ -240,21 +240,89 @@ struct Tally {
   std::uint64_t skipped = 0;
   std::uint64_t errors = 0;
   Chunk found_dirs; // entries that turned out to be directories (DT_UNKNOWN)
-  std::exception_ptr failure;
 };
+
+// How many errors and skipped directories have been logged, over every
+// thread of a purge: past k_max_warnings they are only counted.
+struct WarningCounts {
+  std::atomic<std::uint64_t> errors{0};
+  std::atomic<std::uint64_t> skipped_dirs{0};
+};
+
+// Runs body(w) for every w < workers: workers - 1 new threads take w >= 1 and
+// this thread w = 0. Returns when all are done and rethrows the first
+// failure. If threads cannot be started, this thread runs the bodies they
+// would have run.
+template <typename Body>
+void fan_out(std::size_t workers, const Body& body) {
+  std::vector<std::exception_ptr> failures(workers);
+  const auto work = [&](std::size_t w) noexcept {
+    try {
+      body(w);
+    } catch (...) {
+      failures[w] = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    pool.reserve(workers - 1);
+    std::size_t next = 1;
+    try {
+      for (; next < workers; ++next) {
+        pool.emplace_back(work, next);
+      }
+    } catch (const std::system_error& e) {
+      spdlog::debug("session purge: no more threads ({}), going on with {}", e.what(), next);
+    }
+    for (std::size_t w = next; w < workers; ++w) {
+      work(w);
+    }
+    work(0);
+  } // joins
+  for (const std::exception_ptr& failure : failures) {
+    if (failure) {
+      std::rethrow_exception(failure);
+    }
+  }
+}
+
+void add(PurgeResult& to, const PurgeResult& from) {
+  to.files_removed += from.files_removed;
+  to.bytes_removed += from.bytes_removed;
+  to.files_kept += from.files_kept;
+  to.skipped += from.skipped;
+  to.errors += from.errors;
+  to.dirs_visited += from.dirs_visited;
+}
 
 class Purger {
 public:
   Purger(std::string root, DirIdentity root_id, std::optional<timespec> cutoff,
-         const PurgeOptions& options)
+         std::size_t chunk_entries, std::size_t threads, WarningCounts& warnings)
       : m_root(std::move(root)), m_root_id(root_id), m_cutoff(cutoff),
-        m_chunk_entries(std::max<std::size_t>(options.chunk_entries, 1)),
-        m_threads(thread_count(options.threads, root_id.dev)) {}
+        m_chunk_entries(std::max<std::size_t>(chunk_entries, 1)), m_threads(threads),
+        m_warnings(warnings) {}
 
   PurgeResult run(util::UniqueFd root_fd) {
     std::vector<Frame> stack;
     stack.push_back(Frame{std::move(root_fd), {}, 0, {}, 0});
     drain(stack.back());
+    const std::size_t workers = std::min(m_threads, stack.back().subdirs.entries.size());
+    if (workers > 1) {
+      purge_subtrees(stack.back(), workers);
+    } else {
+      walk(stack);
+    }
+    if (m_result.errors > k_max_warnings) {
+      spdlog::warn("session purge: {} errors in total under {}", m_result.errors, m_root);
+    }
+    return m_result;
+  }
+
+private:
+  // Drains the subdirectories of the frames on the stack, depth first, until
+  // the stack is empty. The frames on it are drained already.
+  void walk(std::vector<Frame>& stack) {
     while (!stack.empty()) {
       Frame& top = stack.back();
       if (top.next_subdir == top.subdirs.entries.size()) {
@@ -268,13 +336,38 @@ public:
         drain(stack.back());
       }
     }
-    if (m_result.errors > k_max_warnings) {
-      spdlog::warn("session purge: {} errors in total under {}", m_result.errors, m_root);
-    }
-    return m_result;
   }
 
-private:
+  // Purges the subtrees below the sessions directory's subdirectories (the
+  // xx/ shards of Odoo 16+) on `workers` threads, each taking the next whole
+  // subtree and walking it alone. Two threads then never unlink in the same
+  // directory, whose lock an unlink takes exclusive. On 2 cores, ext4 with a
+  // journal, 100k session files in 256 shards, median of 4 runs: find -delete
+  // 3.66 s; both threads in each shard in turn 2.46 s, a shard each 2.00 s
+  // (4 threads: 2.28 s). Half of the files flat: find 3.39 s, 2.64 s against
+  // 2.43 s.
+  void purge_subtrees(const Frame& root, std::size_t workers) {
+    std::atomic<std::size_t> next{0};
+    std::vector<PurgeResult> results(workers);
+    fan_out(workers, [&](std::size_t w) {
+      Purger purger(m_root, m_root_id, m_cutoff, m_chunk_entries, 1, m_warnings);
+      const Chunk& subdirs = root.subdirs;
+      for (std::size_t i = next++; i < subdirs.entries.size(); i = next++) {
+        std::optional<Frame> child = purger.open_subdir(root, subdirs.name(subdirs.entries[i]));
+        if (child) {
+          std::vector<Frame> stack;
+          stack.push_back(std::move(*child));
+          purger.drain(stack.back());
+          purger.walk(stack);
+        }
+      }
+      results[w] = purger.m_result;
+    });
+    for (const PurgeResult& result : results) {
+      add(m_result, result);
+    }
+  }
+
   [[nodiscard]] std::string path_of(const Frame& frame, std::string_view name) const {
     std::string path = m_root;
     if (!frame.rel.empty()) {
@@ -290,7 +383,7 @@ private:
 
   // Logs the first k_max_warnings errors (from any thread); the caller counts.
   void warn_error(const util::SysError& err) const {
-    const std::uint64_t n = ++m_warned;
+    const std::uint64_t n = ++m_warnings.errors;
     if (n <= k_max_warnings) {
       spdlog::warn("session purge: {}", err.message());
     }
@@ -306,8 +399,7 @@ private:
 
   void skip_dir(const std::string& path, std::string_view why) {
     ++m_result.skipped;
-    ++m_skipped_dirs;
-    if (m_skipped_dirs <= k_max_warnings) {
+    if (++m_warnings.skipped_dirs <= k_max_warnings) {
       spdlog::warn("session purge: not entering {}: {}", path, why);
     }
   }
@@ -391,43 +483,16 @@ private:
   }
 
   // Calls step(i, tallies[w]) for every i in [begin, end), worker w < workers
-  // taking the w-th of `workers` contiguous ranges; returns when all are done
-  // and rethrows the first failure. If threads cannot be started, this
-  // thread takes their ranges.
+  // taking the w-th of `workers` contiguous ranges (see fan_out).
   template <typename Step>
   static void in_parallel(std::size_t begin, std::size_t end, std::size_t workers,
                           std::vector<Tally>& tallies, const Step& step) {
     const std::size_t n = end - begin;
-    const auto work = [&](std::size_t w) noexcept {
-      try {
-        for (std::size_t i = begin + n * w / workers; i < begin + n * (w + 1) / workers; ++i) {
-          step(i, tallies[w]);
-        }
-      } catch (...) {
-        tallies[w].failure = std::current_exception();
+    fan_out(workers, [&](std::size_t w) {
+      for (std::size_t i = begin + n * w / workers; i < begin + n * (w + 1) / workers; ++i) {
+        step(i, tallies[w]);
       }
-    };
-    {
-      std::vector<std::jthread> pool;
-      pool.reserve(workers - 1);
-      std::size_t next = 1;
-      try {
-        for (; next < workers; ++next) {
-          pool.emplace_back(work, next);
-        }
-      } catch (const std::system_error& e) {
-        spdlog::debug("session purge: no more threads ({}), going on with {}", e.what(), next);
-      }
-      for (std::size_t w = next; w < workers; ++w) {
-        work(w); // the ranges no thread took
-      }
-      work(0);
-    } // joins
-    for (std::size_t w = 0; w < workers; ++w) {
-      if (tallies[w].failure) {
-        std::rethrow_exception(tallies[w].failure);
-      }
-    }
+    });
   }
 
   // Decides whether to remove one entry: a regular file (old enough) is
@@ -510,9 +575,8 @@ private:
   std::optional<timespec> m_cutoff;
   std::size_t m_chunk_entries;
   std::size_t m_threads;
+  WarningCounts& m_warnings;
   PurgeResult m_result;
-  std::uint64_t m_skipped_dirs = 0;
-  mutable std::atomic<std::uint64_t> m_warned{0};
   DirReader m_reader;
   Chunk m_chunk;
   std::vector<Entry> m_files; // the chunk's candidates for removal, in inode order
@@ -599,7 +663,10 @@ PurgeResult purge_sessions(const PurgeOptions& options) {
     throw UsageError("refusing to purge sessions in " + dir +
                      ", which is '/': point --sessions-dir at Odoo's <data_dir>/sessions");
   }
-  return Purger(dir, *id, cutoff, options).run(std::move(fd));
+  WarningCounts warnings;
+  return Purger(dir, *id, cutoff, options.chunk_entries, thread_count(options.threads, id->dev),
+                warnings)
+      .run(std::move(fd));
 }
 
 } // namespace odbox::core

@@ -250,6 +250,50 @@ TEST_P(SessionPurgeTest, SeveralBatchesInOneDirectoryAreCountedExactly) {
   EXPECT_FALSE(fs::exists(m_sessions / hex40(k_files - 1)));
 }
 
+// With more than one thread, each thread takes whole shards (subtrees of the
+// sessions directory): what every thread counted must add up, the depth limit
+// included.
+TEST_P(SessionPurgeTest, ShardsWithEveryKindOfEntryAreCountedExactly) {
+  using namespace std::chrono_literals;
+  constexpr unsigned k_shards = 12;
+  constexpr unsigned k_per_shard = 30;
+  std::uint64_t old_bytes = 0;
+  unsigned n = 0;
+  for (unsigned s = 0; s < k_shards; ++s) {
+    const fs::path shard = m_sessions / ("s" + std::to_string(s));
+    fs::create_directories(shard / "nested");
+    for (unsigned i = 0; i < k_per_shard; ++i, ++n) {
+      const fs::path file = (i % 5 == 0 ? shard / "nested" : shard) / hex40(n);
+      write_file(file, n % 13);
+      if (i % 3 != 0) {
+        set_mtime(file, 10 * 24h);
+        old_bytes += n % 13;
+      }
+    }
+    fs::create_symlink(shard / hex40(n - 1), shard / "link");
+    ASSERT_EQ(::mkfifo((shard / "fifo").c_str(), 0600), 0);
+  }
+  // s0/d/d/...: directories at depths 2 to 35, one old file in each; those
+  // deeper than 32 levels are not entered.
+  fs::path deep = m_sessions / "s0";
+  for (int depth = 2; depth <= 35; ++depth) {
+    deep /= "d";
+    fs::create_directory(deep);
+    write_file(deep / "f", 1);
+    set_mtime(deep / "f", 10 * 24h);
+  }
+  const PurgeResult r = purge(std::chrono::seconds(7 * 24h));
+  EXPECT_EQ(r.files_removed, k_shards * k_per_shard / 3 * 2 + 31);
+  EXPECT_EQ(r.bytes_removed, old_bytes + 31);
+  EXPECT_EQ(r.files_kept, k_shards * k_per_shard / 3);
+  EXPECT_EQ(r.skipped, 2 * k_shards + 1);
+  EXPECT_EQ(r.errors, 0u);
+  EXPECT_EQ(r.dirs_visited, 1 + 2 * k_shards + 31);
+  EXPECT_EQ(count_files(m_sessions), k_shards * k_per_shard / 3 + 3);
+  EXPECT_TRUE(fs::exists(m_sessions / "s11" / "nested" / hex40(11 * k_per_shard + 15)));
+  EXPECT_FALSE(fs::exists(m_sessions / "s11" / "nested" / hex40(11 * k_per_shard + 25)));
+}
+
 TEST_P(SessionPurgeTest, AutoAndHugeThreadCountsWork) {
   for (const std::size_t threads : {std::size_t{0}, std::size_t{1000}}) {
     for (unsigned i = 0; i < 100; ++i) {

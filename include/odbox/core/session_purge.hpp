@@ -12,7 +12,7 @@ struct PurgeOptions {
   std::filesystem::path dir;                       // the sessions directory, absolute
   std::optional<std::chrono::seconds> keep_newer;  // keep files whose mtime is newer than now - keep_newer
   std::size_t chunk_entries = 64 * 1024;           // entries sorted and unlinked at a time (>= 1)
-  std::size_t threads = 0;                         // threads unlinking a chunk (1..64); 0 = auto:
+  std::size_t threads = 0;                         // threads unlinking (1..64); 0 = auto:
                                                    // 16 if the file system is mounted with online
                                                    // discard (unlinks wait for the device), else
                                                    // 2 (1 on a single core)
@@ -36,9 +36,11 @@ struct PurgeResult {
 // and bind mounts recognised by statx's STATX_ATTR_MOUNT_ROOT). Directories
 // themselves stay. Each directory is read in chunks of chunk_entries entries,
 // each chunk sorted by inode number before unlinking (walks the inode table
-// in order). Then `threads` threads, each taking a contiguous run of inodes,
-// look the chunk's files up (type, age, size) and, once all are looked up,
-// unlink the chosen ones.
+// in order). In the sessions directory itself `threads` threads, each taking
+// a contiguous run of inodes, look the chunk's files up (type, age, size)
+// and, once all are looked up, unlink the chosen ones. Below it, the threads
+// take its subdirectories, one whole subtree at a time each, so that no two
+// unlink in the same directory.
 //
 // A missing directory is not an error (result all zeros). Files appearing or
 // vanishing during the purge are not errors. Failures on single entries are
