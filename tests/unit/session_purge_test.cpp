@@ -251,14 +251,23 @@ TEST_P(SessionPurgeTest, SeveralBatchesInOneDirectoryAreCountedExactly) {
 }
 
 // With more than one thread, each thread takes whole shards (subtrees of the
-// sessions directory): what every thread counted must add up, the depth limit
-// included.
+// sessions directory) or batches of the flat files beside them: what every
+// thread counted must add up, the depth limit included.
 TEST_P(SessionPurgeTest, ShardsWithEveryKindOfEntryAreCountedExactly) {
   using namespace std::chrono_literals;
   constexpr unsigned k_shards = 12;
   constexpr unsigned k_per_shard = 30;
+  constexpr unsigned k_flat = 3000; // three batches of a thread and a partial one
   std::uint64_t old_bytes = 0;
   unsigned n = 0;
+  for (unsigned i = 0; i < k_flat; ++i) {
+    const fs::path file = m_sessions / ("werkzeug_" + hex40(100000 + i) + ".sess");
+    write_file(file, i % 7);
+    if (i % 3 != 0) {
+      set_mtime(file, 10 * 24h);
+      old_bytes += i % 7;
+    }
+  }
   for (unsigned s = 0; s < k_shards; ++s) {
     const fs::path shard = m_sessions / ("s" + std::to_string(s));
     fs::create_directories(shard / "nested");
@@ -283,13 +292,16 @@ TEST_P(SessionPurgeTest, ShardsWithEveryKindOfEntryAreCountedExactly) {
     set_mtime(deep / "f", 10 * 24h);
   }
   const PurgeResult r = purge(std::chrono::seconds(7 * 24h));
-  EXPECT_EQ(r.files_removed, k_shards * k_per_shard / 3 * 2 + 31);
+  constexpr unsigned k_kept = (k_shards * k_per_shard + k_flat) / 3;
+  EXPECT_EQ(r.files_removed, 2 * k_kept + 31);
   EXPECT_EQ(r.bytes_removed, old_bytes + 31);
-  EXPECT_EQ(r.files_kept, k_shards * k_per_shard / 3);
+  EXPECT_EQ(r.files_kept, k_kept);
   EXPECT_EQ(r.skipped, 2 * k_shards + 1);
   EXPECT_EQ(r.errors, 0u);
   EXPECT_EQ(r.dirs_visited, 1 + 2 * k_shards + 31);
-  EXPECT_EQ(count_files(m_sessions), k_shards * k_per_shard / 3 + 3);
+  EXPECT_EQ(count_files(m_sessions), k_kept + 3);
+  EXPECT_TRUE(fs::exists(m_sessions / ("werkzeug_" + hex40(100000 + k_flat - 3) + ".sess")));
+  EXPECT_FALSE(fs::exists(m_sessions / ("werkzeug_" + hex40(100000 + k_flat - 2) + ".sess")));
   EXPECT_TRUE(fs::exists(m_sessions / "s11" / "nested" / hex40(11 * k_per_shard + 15)));
   EXPECT_FALSE(fs::exists(m_sessions / "s11" / "nested" / hex40(11 * k_per_shard + 25)));
 }

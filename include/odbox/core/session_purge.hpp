@@ -36,11 +36,12 @@ struct PurgeResult {
 // and bind mounts recognised by statx's STATX_ATTR_MOUNT_ROOT). Directories
 // themselves stay. Each directory is read in chunks of chunk_entries entries,
 // each chunk sorted by inode number before unlinking (walks the inode table
-// in order). In the sessions directory itself `threads` threads, each taking
-// a contiguous run of inodes, look the chunk's files up (type, age, size)
-// and, once all are looked up, unlink the chosen ones. Below it, the threads
-// take its subdirectories, one whole subtree at a time each, so that no two
-// unlink in the same directory.
+// in order). With `threads` > 1: in a sessions directory without
+// subdirectories, the threads, each taking a contiguous run of inodes, look
+// the chunk's files up (type, age, size) and, once all are looked up, unlink
+// the chosen ones; beside subdirectories (the shards), each thread takes
+// either a batch of the directory's own files or a whole subtree at a time,
+// so that threads seldom unlink in the same directory.
 //
 // A missing directory is not an error (result all zeros). Files appearing or
 // vanishing during the purge are not errors. Failures on single entries are
