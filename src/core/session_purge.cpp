@@ -236,12 +236,8 @@ struct Frame {
 
 // What one worker did with its share of a chunk; merged into the result.
 struct Tally {
-  std::uint64_t files_removed = 0;
-  std::uint64_t bytes_removed = 0;
-  std::uint64_t files_kept = 0;
-  std::uint64_t skipped = 0;
-  std::uint64_t errors = 0;
-  Chunk found_dirs; // entries that turned out to be directories (DT_UNKNOWN)
+  PurgeResult counts; // dirs_visited stays 0
+  Chunk found_dirs;   // entries that turned out to be directories (DT_UNKNOWN)
 };
 
 // How many errors and skipped directories have been logged, over every
@@ -524,11 +520,7 @@ private:
   // Adds up what the workers did with a directory's files.
   void merge(Frame& frame, const std::vector<Tally>& tallies) {
     for (const Tally& tally : tallies) {
-      m_result.files_removed += tally.files_removed;
-      m_result.bytes_removed += tally.bytes_removed;
-      m_result.files_kept += tally.files_kept;
-      m_result.skipped += tally.skipped;
-      m_result.errors += tally.errors;
+      add(m_result, tally.counts);
       for (const Entry& dir : tally.found_dirs.entries) {
         frame.subdirs.add(dir.ino, DT_DIR, tally.found_dirs.name(dir));
       }
@@ -560,7 +552,7 @@ private:
     struct stat st {};
     if (::fstatat(frame.fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno != ENOENT) {
-        ++tally.errors;
+        ++tally.counts.errors;
         warn_error(util::sys_error("fstatat", path_of(frame, name)));
       }
       return;
@@ -570,13 +562,13 @@ private:
       return;
     }
     if (!S_ISREG(st.st_mode)) {
-      ++tally.skipped;
+      ++tally.counts.skipped;
       return;
     }
     if (m_cutoff && (st.st_mtim.tv_sec > m_cutoff->tv_sec ||
                      (st.st_mtim.tv_sec == m_cutoff->tv_sec &&
                       st.st_mtim.tv_nsec > m_cutoff->tv_nsec))) {
-      ++tally.files_kept;
+      ++tally.counts.files_kept;
       return;
     }
     entry.remove = true;
@@ -588,15 +580,15 @@ private:
     const char* name = m_chunk.name(entry);
     if (::unlinkat(frame.fd.get(), name, 0) != 0) {
       if (errno == EISDIR) {
-        ++tally.skipped; // replaced by a directory since the fstatat
+        ++tally.counts.skipped; // replaced by a directory since the fstatat
       } else if (errno != ENOENT) {
-        ++tally.errors;
+        ++tally.counts.errors;
         warn_error(util::sys_error("unlinkat", path_of(frame, name)));
       }
       return;
     }
-    ++tally.files_removed;
-    tally.bytes_removed += entry.size;
+    ++tally.counts.files_removed;
+    tally.counts.bytes_removed += entry.size;
   }
 
   std::optional<Frame> open_subdir(const Frame& parent, const char* name) {

@@ -257,7 +257,7 @@ TEST_P(SessionPurgeTest, ShardsWithEveryKindOfEntryAreCountedExactly) {
   using namespace std::chrono_literals;
   constexpr unsigned k_shards = 12;
   constexpr unsigned k_per_shard = 30;
-  constexpr unsigned k_flat = 3000; // three batches of a thread and a partial one
+  constexpr unsigned k_flat = 3000; // two batches of a thread (1024 files) and a partial one
   std::uint64_t old_bytes = 0;
   unsigned n = 0;
   for (unsigned i = 0; i < k_flat; ++i) {
