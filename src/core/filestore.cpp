@@ -615,16 +615,8 @@ util::UniqueFd memory_file(const std::string& data) {
   if (!fd) {
     throw RunError("cannot create the list of files for rsync: " + util::errno_text(errno));
   }
-  std::string_view rest(data);
-  while (!rest.empty()) {
-    const ssize_t n = ::write(fd.get(), rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      throw RunError("cannot write the list of files for rsync: " + util::errno_text(errno));
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
+  if (!util::write_all(fd.get(), data.data(), data.size())) {
+    throw RunError("cannot write the list of files for rsync: " + util::errno_text(errno));
   }
   if (::lseek(fd.get(), 0, SEEK_SET) != 0) {
     throw RunError("cannot rewind the list of files for rsync: " + util::errno_text(errno));

@@ -74,19 +74,10 @@ void AtomicFile::discard() noexcept {
 }
 
 SysResult<void> AtomicFile::write(const void* data, std::size_t size) {
-  const auto* p = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(m_fd.get(), p, size);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return std::unexpected(sys_error("write", m_temp.string()));
-    }
-    p += n;
-    size -= static_cast<std::size_t>(n);
-    m_size += static_cast<std::uint64_t>(n);
+  if (!write_all(m_fd.get(), data, size)) {
+    return std::unexpected(sys_error("write", m_temp.string()));
   }
+  m_size += size;
   if (m_options.drop_cache && m_size - m_started >= k_writeback_chunk) {
     writeback(false);
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <utility>
 
 namespace odbox::util {
@@ -32,5 +33,9 @@ public:
 private:
   int m_fd = -1;
 };
+
+// Writes all `size` bytes of `data` to `fd`, going on after short writes and
+// EINTR. False with errno set if a write fails (EIO if one writes nothing).
+[[nodiscard]] bool write_all(int fd, const void* data, std::size_t size) noexcept;
 
 } // namespace odbox::util
