@@ -236,7 +236,7 @@ struct Frame {
 
 // What one worker did with its share of a chunk; merged into the result.
 struct Tally {
-  PurgeResult counts; // dirs_visited stays 0
+  PurgeResult counts; // a worker of share() adds what it did in subtrees
   Chunk found_dirs;   // entries that turned out to be directories (DT_UNKNOWN)
 };
 
@@ -360,7 +360,6 @@ private:
     std::atomic<std::size_t> next_batch{0};
     std::atomic<std::size_t> next_subtree{m_next_subtree};
     std::vector<Tally> tallies(workers);
-    std::vector<PurgeResult> results(workers);
     fan_out(workers, [&](std::size_t w) {
       Purger purger(m_root, m_root_id, m_cutoff, m_chunk_entries, 1, m_warnings);
       const auto take_batch = [&] {
@@ -402,13 +401,10 @@ private:
         while (take_subtree() || take_batch()) {
         }
       }
-      results[w] = purger.m_result;
+      add(tallies[w].counts, purger.m_result);
     });
-    for (const PurgeResult& result : results) {
-      add(m_result, result);
-    }
     m_next_subtree = root.subdirs.entries.size();
-    merge(root, tallies); // adds the subdirectories found by fstatat, for the next share
+    merge(root, tallies); // and the subdirectories found by fstatat, for the next share
   }
 
   [[nodiscard]] std::string path_of(const Frame& frame, std::string_view name) const {
