@@ -58,6 +58,11 @@ def nix_env(work: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["NIX_STATE_DIR"] = str(work / "nix-state")
     env["NIX_LOG_DIR"] = str(work / "nix-state" / "log")
+    # Not the machine's nix.conf: Debian's names a 'nixbld' group that a
+    # fresh machine does not have.
+    env["NIX_CONF_DIR"] = str(work / "nix-state" / "etc")
+    env["NIX_USER_CONF_FILES"] = str(work / "nix-state" / "nix.conf")
+    env["NIX_CONFIG"] = "build-users-group ="
     return env
 
 
