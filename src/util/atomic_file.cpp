@@ -106,19 +106,44 @@ void AtomicFile::writeback(bool final) noexcept {
   }
 }
 
-SysResult<void> AtomicFile::commit() {
+SysResult<void> AtomicFile::sync() {
   if (::fsync(m_fd.get()) != 0) {
     return std::unexpected(sys_error("fsync", m_temp.string()));
   }
   if (m_options.drop_cache) {
     writeback(true);
   }
+  return {};
+}
+
+SysResult<void> AtomicFile::publish() {
   if (::rename(m_temp.c_str(), m_target.c_str()) != 0) {
     return std::unexpected(sys_error("rename", m_temp.string() + " -> " + m_target.string()));
   }
   m_committed = true;
   m_fd.reset();
   return fsync_dir(m_target.parent_path());
+}
+
+SysResult<void> AtomicFile::commit() {
+  if (auto ok = sync(); !ok) {
+    return ok;
+  }
+  return publish();
+}
+
+SysResult<void> commit_together(std::initializer_list<AtomicFile*> files) {
+  for (AtomicFile* file : files) {
+    if (auto ok = file->sync(); !ok) {
+      return ok;
+    }
+  }
+  for (AtomicFile* file : files) {
+    if (auto ok = file->publish(); !ok) {
+      return ok;
+    }
+  }
+  return {};
 }
 
 SysResult<void> write_file_atomic(const std::filesystem::path& target, std::string_view data,

@@ -6,6 +6,9 @@
 
 using odbox::util::AtomicFile;
 using odbox::test::ScratchDir;
+using odbox::test::read_text;
+using odbox::test::write_text;
+using odbox::util::commit_together;
 
 namespace {
 std::size_t entries(const std::filesystem::path& dir) {
@@ -74,4 +77,37 @@ TEST(AtomicFile, CreateFailsInMissingDirectory) {
   ASSERT_FALSE(file);
   EXPECT_EQ(file.error().call, "open");
   EXPECT_NE(file.error().message().find("No such file"), std::string::npos);
+}
+
+TEST(AtomicFile, CommitTogetherRenamesInOrderOnlyWhenAllAreDurable) {
+  ScratchDir dir;
+  write_text(dir.path() / "list", "old list");
+  write_text(dir.path() / "manifest", "old manifest");
+  auto list = AtomicFile::create(dir.path() / "list");
+  auto manifest = AtomicFile::create(dir.path() / "manifest");
+  ASSERT_TRUE(list && manifest);
+  ASSERT_TRUE(list->write("new list"));
+  ASSERT_TRUE(manifest->write("new manifest"));
+  ASSERT_TRUE(commit_together({&*list, &*manifest}));
+  EXPECT_EQ(read_text(dir.path() / "list"), "new list");
+  EXPECT_EQ(read_text(dir.path() / "manifest"), "new manifest");
+}
+
+TEST(AtomicFile, CommitTogetherStopsAtTheFirstFailedRename) {
+  ScratchDir dir;
+  write_text(dir.path() / "a" / "first", "old first");
+  write_text(dir.path() / "b" / "last", "old last");
+  auto first = AtomicFile::create(dir.path() / "a" / "first");
+  auto last = AtomicFile::create(dir.path() / "b" / "last");
+  ASSERT_TRUE(first && last);
+  ASSERT_TRUE(first->write("new first"));
+  ASSERT_TRUE(last->write("new last"));
+  // The first file's temporary vanishes: its rename fails, and the last
+  // file, which ties the set together, is never renamed.
+  std::filesystem::remove(first->temp_path());
+  const auto ok = commit_together({&*first, &*last});
+  ASSERT_FALSE(ok);
+  EXPECT_EQ(ok.error().call, "rename");
+  EXPECT_EQ(read_text(dir.path() / "a" / "first"), "old first");
+  EXPECT_EQ(read_text(dir.path() / "b" / "last"), "old last");
 }

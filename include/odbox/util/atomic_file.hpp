@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <string_view>
 
 namespace odbox::util {
@@ -44,6 +45,10 @@ public:
   SysResult<void> write(std::string_view data) { return write(data.data(), data.size()); }
   // fsync, rename over the target, fsync the directory.
   SysResult<void> commit();
+  // The two halves of commit(), for a set of files committed together
+  // (commit_together): every file is made durable before any is renamed.
+  SysResult<void> sync();
+  SysResult<void> publish();
   // Removes the temporary file now (also done by the destructor).
   void discard() noexcept;
 
@@ -65,6 +70,12 @@ private:
   std::uint64_t m_started = 0;  // bytes whose write-back was started
   bool m_committed = false;
 };
+
+// Commits several files as one step: syncs every one first (any write or
+// fsync error leaves every target untouched), then renames them in the
+// order given, so that the last one (the file that ties the others
+// together) appears last. Stops at the first failure.
+SysResult<void> commit_together(std::initializer_list<AtomicFile*> files);
 
 // Writes a whole small file atomically (mode 0600 unless given).
 SysResult<void> write_file_atomic(const std::filesystem::path& target, std::string_view data,
