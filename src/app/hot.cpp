@@ -1,49 +1,35 @@
 #include "odbox/app/commands.hpp"
-#include "odbox/core/backup.hpp"
-#include "odbox/core/report.hpp"
-#include "odbox/core/run_lock.hpp"
+#include "odbox/app/sequences.hpp"
+#include "odbox/core/errors.hpp"
 
-#include <iostream>
 #include <spdlog/spdlog.h>
 
 namespace odbox::app {
 
 using namespace odbox::core;
 
+void hot_sequence(BackupRun& run, Backups& backups) {
+  run.each(
+      backups,
+      [&](DatabaseSteps& backup) {
+        spdlog::info("{}: hot backup into {}", backup.database(),
+                     run.area().root().string());
+        backup.open_snapshot();
+        throw_if_interrupted();
+        backup.start_dump();
+        backup.read_file_list();
+        backup.sync(/*listed=*/true);
+        backup.settle();
+        run.report().committed(backup.commit(run.report().facts()));
+      },
+      BackupRun::After::release);
+}
+
 int run_hot(const Config& config, const CommonOptions& common) {
   const Tools tools = preflight(config);
-  const BackupArea area(config.basedir);
-  area.prepare();
-  const RunLock lock(area.lock_file(), "hot", config.wait_lock);
-  area.remove_stale_temporaries();
-
-  RunReport report(area, "hot");
-  int signal_code = 0;
-  for (const auto& db : config.databases) {
-    try {
-      spdlog::info("{}: hot backup into {}", db, area.root().string());
-      DatabaseBackup backup(config, area, tools, db, "hot");
-      backup.start();
-      backup.sync();
-      report.succeeded(backup.finish());
-    } catch (const Interrupted& e) {
-      report.failed_all(config.databases, e.what());
-      signal_code = static_cast<int>(e.code());
-      break;
-    } catch (const std::exception& e) {
-      spdlog::error("{}: {}", db, e.what());
-      report.failed(db, e.what());
-    }
-  }
-  const int code = signal_code != 0 ? signal_code : report.exit_code();
-  const auto record = report.finish(code, config.metrics_file);
-  if (common.json) {
-    std::cout << record.dump(2) << std::endl;
-  }
-  if (signal_code != 0) {
-    spdlog::error("interrupted: the previous backups are intact");
-  }
-  return code;
+  BackupRun run(config, "hot");
+  Backups backups = make_backups(config, run.area(), tools, "hot");
+  return run.run(common, [&] { hot_sequence(run, backups); });
 }
 
 } // namespace odbox::app

@@ -97,7 +97,6 @@ DatabaseBackup::DatabaseBackup(const Config& config, const BackupArea& area,
   m_manifest.tool_version = k_version;
   m_manifest.kind = std::move(kind);
   m_manifest.database = m_database;
-  m_manifest.started_at = now_rfc3339();
   m_manifest.pg_dump_version = tools.pg_dump_version;
   m_manifest.dump_file = m_area.dump(m_database).filename().string();
   m_manifest.references_file = m_area.references(m_database).filename().string();
@@ -121,7 +120,14 @@ void DatabaseBackup::timed(const std::string& phase, const std::function<void()>
   m_manifest.phases[phase] += seconds;
 }
 
+void DatabaseBackup::begin() {
+  if (m_manifest.started_at.empty()) {
+    m_manifest.started_at = now_rfc3339();
+  }
+}
+
 void DatabaseBackup::presync() {
+  begin();
   timed("presync", [&] {
     spdlog::info("{}: copying the file store while Odoo runs", m_database);
     mirror_filestore(live_store(), m_area.mirror(m_database),
@@ -129,14 +135,8 @@ void DatabaseBackup::presync() {
   });
 }
 
-void DatabaseBackup::start() {
-  open_snapshot();
-  throw_if_interrupted();
-  start_dump();
-  read_file_list();
-}
-
 void DatabaseBackup::open_snapshot() {
+  begin();
   timed("snapshot", [&] {
     m_snapshot = std::make_unique<SnapshotTransaction>(m_config.conninfo, m_database,
                                                        m_config.lock_wait_timeout);
@@ -188,10 +188,35 @@ void DatabaseBackup::sync(bool listed) {
   });
 }
 
-Manifest DatabaseBackup::finish() {
-  // The mirror no longer changes: the prune's first pass (a walk of the whole
-  // mirror, which deletes nothing) runs while the dump ends and the check
-  // runs. The future's destructor waits for it on every way out.
+void DatabaseBackup::wait_for_dump() {
+  const DumpOutcome& outcome = m_dump->wait();
+  m_manifest.dump_bytes = outcome.bytes;
+  m_manifest.dump_sha256 = outcome.sha256;
+  m_manifest.dump_seconds = outcome.seconds;
+  throw_if_interrupted();
+  if (!outcome.complete) {
+    throw RunError(outcome.error + "; the previous dump is kept unchanged");
+  }
+  m_snapshot->finish();
+  spdlog::info("{}: dump complete, {} in {}", m_database, util::format_bytes(outcome.bytes),
+               util::format_duration(std::chrono::duration<double>(outcome.seconds)));
+}
+
+void DatabaseBackup::check_mirror() {
+  const CheckResult check = check_references(m_references->temp_path(),
+                                             m_area.mirror(m_database), 1000, listing());
+  m_manifest.missing_count = check.missing_count;
+  m_manifest.missing = check.missing;
+  if (!m_manifest.consistent()) {
+    spdlog::warn("{}: {} referenced files are missing from the mirror, e.g. {}", m_database,
+                 check.missing_count, check.missing.front());
+  }
+}
+
+void DatabaseBackup::settle() {
+  // The mirror no longer changes: the prune's walk of the whole mirror,
+  // which deletes nothing, runs while the dump ends and the check runs. The
+  // future's destructor waits for it on every way out.
   std::future<MirrorScan> scan = std::async(std::launch::async, [this] {
     MirrorScan found;
     timed("prune_scan", [&] {
@@ -199,68 +224,53 @@ Manifest DatabaseBackup::finish() {
     });
     return found;
   });
-  timed("dump_wait", [&] { m_dump->wait(); });
-  const DumpOutcome& outcome = m_dump->wait();
-  m_manifest.dump_bytes = outcome.bytes;
-  m_manifest.dump_sha256 = outcome.sha256;
-  m_manifest.dump_seconds = outcome.seconds;
-  throw_if_interrupted();
-  if (!outcome.complete) {
-    throw RunError(m_database + ": " + outcome.error +
-                   "; the previous dump is kept unchanged");
-  }
-  m_snapshot->finish();
-  spdlog::info("{}: dump complete, {} in {}", m_database, util::format_bytes(outcome.bytes),
-               util::format_duration(std::chrono::duration<double>(outcome.seconds)));
-
-  CheckResult check;
-  timed("check", [&] {
-    check = check_references(m_references->temp_path(), m_area.mirror(m_database), 1000,
-                             listing());
-  });
-  m_manifest.missing_count = check.missing_count;
-  m_manifest.missing = check.missing;
-
+  timed("dump_wait", [&] { wait_for_dump(); });
+  timed("check", [&] { check_mirror(); });
   // What the prune will delete is settled against the new file list before
-  // anything is committed, so the manifest written with the dump already
-  // says what the mirror holds once pruned.
-  PrunePlan plan;
+  // anything is committed, so that the manifest says what the mirror holds
+  // once pruned.
   timed("prune", [&] {
-    plan = plan_prune(scan.get(), m_references->temp_path());
-    m_manifest.pruned_files = plan.doomed.size();
-    m_manifest.filestore_files = plan.files;
-    m_manifest.filestore_bytes = plan.bytes;
+    m_prune = plan_prune(scan.get(), m_references->temp_path());
+    m_manifest.pruned_files = m_prune->doomed.size();
+    m_manifest.filestore_files = m_prune->files;
+    m_manifest.filestore_bytes = m_prune->bytes;
   });
+}
 
-  // Commit: the file list, then the dump, then the manifest that ties them.
-  // Only then does the prune delete anything: a run killed while deleting
+Manifest DatabaseBackup::commit(const RunFacts& facts) {
+  if (!m_prune) {
+    throw RunError("internal: commit before settle");
+  }
+  m_manifest.downtime_seconds = facts.downtime_seconds;
+  if (facts.sessions) {
+    m_manifest.sessions_removed = facts.sessions->files_removed;
+    m_manifest.sessions_bytes_removed = facts.sessions->bytes_removed;
+    m_manifest.phases["purge"] = facts.sessions->seconds;
+  }
+  m_manifest.finished_at = now_rfc3339();
+  auto manifest = util::AtomicFile::create(m_area.manifest(m_database));
+  if (!manifest) {
+    throw RunError("cannot create the manifest: " + manifest.error().message());
+  }
+  if (auto ok = manifest->write(m_manifest.to_json().dump(2) + "\n"); !ok) {
+    throw RunError("cannot write the manifest: " + ok.error().message());
+  }
+  // Every new file is on disk before the first rename, and the manifest,
+  // which ties the file list and the dump together, is renamed last: a
+  // failure leaves either the previous set or the new one.
+  if (auto ok = util::commit_together({&*m_references, &m_dump->complete_file(), &*manifest});
+      !ok) {
+    throw RunError("cannot commit the backup: " + ok.error().message());
+  }
+  // Only now does the prune delete anything: a run killed while deleting
   // leaves a dump and a manifest that match, and a few files more in the
   // mirror, which the next run prunes.
-  if (auto ok = m_references->commit(); !ok) {
-    throw RunError("cannot commit the file list: " + ok.error().message());
-  }
-  m_dump->commit();
-  m_manifest.finished_at = now_rfc3339();
-  write_manifest(m_area.manifest(m_database), m_manifest);
-  if (!plan.doomed.empty()) {
-    timed("prune", [&] {
-      const auto pruned = apply_prune(plan, m_area.mirror(m_database));
-      m_manifest.pruned_files = pruned.pruned;
-      m_manifest.filestore_files = pruned.files;
-      m_manifest.filestore_bytes = pruned.bytes;
-    });
-    // The prune's time, and any file it could not delete. The backup is
-    // committed either way: a failure here only keeps the first manifest.
-    m_manifest.finished_at = now_rfc3339();
-    try {
-      write_manifest(m_area.manifest(m_database), m_manifest);
-    } catch (const RunError& e) {
-      spdlog::warn("{}: {}; the manifest written before the prune stands", m_database, e.what());
-    }
-  }
-  if (!m_manifest.consistent()) {
-    spdlog::warn("{}: {} referenced files are missing from the mirror, e.g. {}", m_database,
-                 check.missing_count, check.missing.front());
+  if (!m_prune->doomed.empty()) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto pruned = apply_prune(*m_prune, m_area.mirror(m_database));
+    spdlog::info("{}: pruned {} files gone from the live store in {}", m_database,
+                 pruned.pruned,
+                 util::format_duration(std::chrono::duration<double>(util::seconds_since(start))));
   }
   return m_manifest;
 }

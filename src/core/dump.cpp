@@ -206,15 +206,11 @@ const DumpOutcome& DumpStream::wait() {
   return m_outcome;
 }
 
-void DumpStream::commit() {
-  const DumpOutcome& outcome = wait();
-  if (!outcome.complete) {
+util::AtomicFile& DumpStream::complete_file() {
+  if (!wait().complete) {
     throw RunError("refusing to commit an incomplete dump of " + m_request.database);
   }
-  if (auto ok = m_file->commit(); !ok) {
-    throw RunError("cannot commit the dump of " + m_request.database + ": " +
-                   ok.error().message());
-  }
+  return *m_file;
 }
 
 } // namespace odbox::core

@@ -7,7 +7,6 @@
 
 #include <fcntl.h>
 #include <fstream>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 namespace odbox::core {
@@ -118,21 +117,26 @@ std::optional<Manifest> read_manifest(const std::filesystem::path& file) {
   }
 }
 
-void append_run_record(const std::filesystem::path& file, const json& record) {
+std::expected<void, std::string> append_run_record(const std::filesystem::path& file,
+                                                   const json& record) {
   util::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
                            0600));
   if (!fd) {
-    spdlog::error("cannot record the run in {}: {}", file.string(),
-                  util::sys_error("open").message());
-    return;
+    return std::unexpected(util::sys_error("open", file.string()).message());
   }
   const std::string line = record.dump() + "\n";
   // One write(2) with O_APPEND: lines of concurrent writers never interleave.
-  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
-      ::fsync(fd.get()) != 0) {
-    spdlog::error("cannot record the run in {}: {}", file.string(),
-                  util::sys_error("write").message());
+  const ssize_t written = ::write(fd.get(), line.data(), line.size());
+  if (written != static_cast<ssize_t>(line.size())) {
+    if (written >= 0) {
+      errno = ENOSPC;  // a short append: the disk is full
+    }
+    return std::unexpected(util::sys_error("write", file.string()).message());
   }
+  if (::fsync(fd.get()) != 0) {
+    return std::unexpected(util::sys_error("fsync", file.string()).message());
+  }
+  return {};
 }
 
 } // namespace odbox::core

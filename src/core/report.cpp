@@ -1,11 +1,10 @@
 #include "odbox/core/report.hpp"
 
-#include "odbox/util/atomic_file.hpp"
+#include "odbox/core/metrics.hpp"
 #include "odbox/util/time.hpp"
 #include "odbox/version.hpp"
 
 #include <algorithm>
-#include <sstream>
 #include <spdlog/spdlog.h>
 
 namespace odbox::core {
@@ -14,32 +13,41 @@ RunReport::RunReport(const BackupArea& area, std::string kind)
     : m_area(area), m_kind(std::move(kind)), m_started(std::chrono::system_clock::now()),
       m_start(std::chrono::steady_clock::now()) {}
 
-void RunReport::succeeded(const Manifest& manifest) {
-  m_entries.push_back({manifest.database, manifest.consistent() ? "ok" : "inconsistent", "",
-                       manifest});
+void RunReport::committed(const Manifest& manifest) {
+  m_entries.push_back(
+      {manifest.database, manifest.consistent() ? "ok" : "inconsistent", "", manifest});
 }
 
 void RunReport::failed(const std::string& database, const std::string& error) {
   m_entries.push_back({database, "failed", error, std::nullopt});
 }
 
-void RunReport::failed_all(const std::vector<std::string>& databases,
-                           const std::string& error) {
+bool RunReport::has_outcome(const std::string& database) const {
+  return std::ranges::any_of(m_entries,
+                             [&](const Entry& e) { return e.database == database; });
+}
+
+void RunReport::ended(const std::vector<std::string>& databases, const Error& error) {
   for (const auto& db : databases) {
-    const bool known = std::ranges::any_of(m_entries, [&](const Entry& e) {
-      return e.database == db;
-    });
-    if (!known) {
-      failed(db, error);
+    if (!has_outcome(db)) {
+      failed(db, error.what());
     }
+  }
+  if (const auto* interrupted = dynamic_cast<const Interrupted*>(&error)) {
+    m_signal = m_signal != 0 ? m_signal : interrupted->signal();
+  }
+  if (error.code() == ExitCode::restart_failed) {
+    m_restart_failed = true;
   }
 }
 
-void RunReport::set_sessions(std::uint64_t files, std::uint64_t bytes) {
-  m_sessions = std::pair{files, bytes};
-}
-
 int RunReport::exit_code() const {
+  if (m_restart_failed) {
+    return static_cast<int>(ExitCode::restart_failed);
+  }
+  if (m_signal != 0) {
+    return 128 + m_signal;
+  }
   int code = 0;
   for (const auto& e : m_entries) {
     if (e.status == "failed") {
@@ -52,8 +60,7 @@ int RunReport::exit_code() const {
   return code;
 }
 
-nlohmann::json RunReport::finish(int exit_code,
-                                 const std::optional<std::filesystem::path>& metrics_file) {
+nlohmann::json RunReport::make_record(int exit_code) const {
   nlohmann::json databases = nlohmann::json::array();
   for (const auto& e : m_entries) {
     nlohmann::json d = {{"database", e.database}, {"status", e.status}};
@@ -79,82 +86,39 @@ nlohmann::json RunReport::finish(int exit_code,
       {"databases", databases},
       {"tool_version", k_version},
   };
-  if (m_downtime) {
-    record["downtime_seconds"] = *m_downtime;
+  if (m_facts.downtime_seconds) {
+    record["downtime_seconds"] = *m_facts.downtime_seconds;
   }
-  if (m_sessions) {
-    record["sessions"] = {{"files_removed", m_sessions->first},
-                          {"bytes_removed", m_sessions->second}};
-  }
-  append_run_record(m_area.runs_log(), record);
-  if (metrics_file) {
-    write_metrics(*metrics_file, exit_code);
+  if (m_facts.sessions) {
+    record["sessions"] = {{"files_removed", m_facts.sessions->files_removed},
+                          {"bytes_removed", m_facts.sessions->bytes_removed},
+                          {"seconds", m_facts.sessions->seconds}};
   }
   return record;
 }
 
-// Prometheus text format for node_exporter's textfile collector; written
-// atomically so the collector never reads half a file.
-void RunReport::write_metrics(const std::filesystem::path& file, int exit_code) const {
-  std::ostringstream out;
-  const auto now = std::chrono::duration<double>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  const auto labels = [&](const std::string& db) {
-    return "{kind=\"" + m_kind + "\",database=\"" + db + "\"}";
-  };
-  out << "# HELP odbox_backup_last_run_timestamp_seconds End of the last run.\n"
-      << "# TYPE odbox_backup_last_run_timestamp_seconds gauge\n";
-  for (const auto& e : m_entries) {
-    out << "odbox_backup_last_run_timestamp_seconds" << labels(e.database) << " "
-        << static_cast<long long>(now) << "\n";
-  }
-  out << "# HELP odbox_backup_last_success_timestamp_seconds End of the last run that "
-         "wrote a backup (consistent or not).\n"
-      << "# TYPE odbox_backup_last_success_timestamp_seconds gauge\n";
-  for (const auto& e : m_entries) {
-    if (e.manifest) {
-      out << "odbox_backup_last_success_timestamp_seconds" << labels(e.database) << " "
-          << static_cast<long long>(now) << "\n";
-    }
-  }
-  out << "# HELP odbox_backup_exit_code Exit code of the last run.\n"
-      << "# TYPE odbox_backup_exit_code gauge\n";
-  for (const auto& e : m_entries) {
-    out << "odbox_backup_exit_code" << labels(e.database) << " " << exit_code << "\n";
-  }
-  out << "# HELP odbox_backup_duration_seconds Duration of the last run.\n"
-      << "# TYPE odbox_backup_duration_seconds gauge\n";
-  for (const auto& e : m_entries) {
-    out << "odbox_backup_duration_seconds" << labels(e.database) << " "
-        << util::seconds_since(m_start) << "\n";
-  }
-  const auto per_manifest = [&](const char* name, const char* help, auto value) {
-    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n";
-    for (const auto& e : m_entries) {
-      if (e.manifest) {
-        out << name << labels(e.database) << " " << value(*e.manifest) << "\n";
+int RunReport::finish(const std::optional<std::filesystem::path>& metrics_file) {
+  int code = exit_code();
+  m_record = make_record(code);
+  if (metrics_file) {
+    if (auto ok = write_metrics(*metrics_file, m_record, m_area); !ok) {
+      spdlog::error("cannot write the metrics file {}: {} (check --metrics-file)",
+                    metrics_file->string(), ok.error());
+      if (code == 0) {
+        code = static_cast<int>(ExitCode::failed);
+        m_record["exit_code"] = code;
       }
-    }
-  };
-  per_manifest("odbox_backup_dump_bytes", "Size of the last dump.",
-               [](const Manifest& m) { return m.dump_bytes; });
-  per_manifest("odbox_backup_filestore_files", "Files in the file-store mirror.",
-               [](const Manifest& m) { return m.filestore_files; });
-  per_manifest("odbox_backup_missing_files", "Referenced files missing from the mirror.",
-               [](const Manifest& m) { return m.missing_count; });
-  if (m_downtime) {
-    out << "# HELP odbox_backup_downtime_seconds Odoo downtime of the last cold run.\n"
-        << "# TYPE odbox_backup_downtime_seconds gauge\n";
-    for (const auto& e : m_entries) {
-      out << "odbox_backup_downtime_seconds" << labels(e.database) << " " << *m_downtime
-          << "\n";
+      m_record["error"] = "cannot write the metrics file: " + ok.error();
     }
   }
-  // node_exporter runs as its own user: the metrics are world-readable.
-  if (auto ok = util::write_file_atomic(file, out.str(), 0644); !ok) {
-    spdlog::error("cannot write the metrics file: {}", ok.error().message());
+  if (auto ok = append_run_record(m_area.runs_log(), m_record); !ok) {
+    spdlog::error("cannot record the run in {}: {}", m_area.runs_log().string(),
+                  ok.error());
+    if (code == 0) {
+      code = static_cast<int>(ExitCode::failed);
+    }
   }
+  return code;
 }
 
 } // namespace odbox::core

@@ -37,8 +37,8 @@ struct DumpOutcome {
 // target, hashing on the fly (SHA-256), with the written pages dropped from
 // the page cache, in a thread of its own so that the file list and the file
 // store sync run meanwhile. Memory stays flat: one 1 MiB buffer.
-// Nothing replaces the previous dump until commit(); the destructor of an
-// uncommitted stream kills pg_dump and removes the temporary file.
+// Nothing replaces the previous dump until its file is committed; the
+// destructor of an uncommitted stream kills pg_dump and removes the temporary file.
 class DumpStream {
 public:
   // Starts pg_dump. Throws RunError if it cannot be started.
@@ -52,9 +52,10 @@ public:
   const DumpOutcome& wait();
   // Stops pg_dump now (for errors elsewhere in the run).
   void abort() noexcept;
-  // fsync + rename over the target + fsync of the directory; only after a
-  // complete outcome. Throws RunError.
-  void commit();
+  // The temporary file of a complete dump, to be committed together with
+  // the other files of the backup (util::commit_together). Throws RunError
+  // if the dump is not complete.
+  util::AtomicFile& complete_file();
 
   [[nodiscard]] std::uint64_t bytes_so_far() const noexcept { return m_bytes.load(); }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <expected>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -53,8 +54,10 @@ void write_manifest(const std::filesystem::path& file, const Manifest& manifest)
 // Reads a manifest; nothing if absent. Throws RunError if unreadable or malformed.
 std::optional<Manifest> read_manifest(const std::filesystem::path& file);
 
-// Appends one JSON line to runs.jsonl (O_APPEND, fsync; created 0600).
-// Errors are logged, not thrown: the report must not hide the run's result.
-void append_run_record(const std::filesystem::path& file, const nlohmann::json& record);
+// Appends one JSON line to runs.jsonl (O_APPEND, fsync; created 0600). The
+// error names the call and errno; nothing is thrown, so that a report never
+// hides the run's result.
+std::expected<void, std::string> append_run_record(const std::filesystem::path& file,
+                                                   const nlohmann::json& record);
 
 } // namespace odbox::core
