@@ -130,6 +130,17 @@ RunOutput run(std::vector<std::string> argv, std::vector<std::string> extra_env 
 [[nodiscard]] std::vector<std::string>
 env_list(std::initializer_list<std::vector<std::string>> parts);
 
+// ---------------------------------------------------------------- test points
+
+// {"ODBOX_TEST_STOP_AT=<point>"}: the environment that makes odbox-backup stop
+// itself with SIGSTOP the first time it passes test point `point`
+// (include/odbox/util/test_point.hpp lists the points).
+[[nodiscard]] std::vector<std::string> stop_at(std::string_view point);
+// Waits until child `pid` of this process is stopped by a signal (true), or
+// has ended or `timeout` passed (false). The child stays waitable either way
+// (WNOWAIT): kill it or SIGCONT it, then wait for it as usual.
+[[nodiscard]] bool wait_until_stopped(pid_t pid, std::chrono::milliseconds timeout);
+
 // ---------------------------------------------------------------- PostgreSQL
 
 // Runs `psql -X -q -A -t -v ON_ERROR_STOP=1 -d db -c sql` (psql from
