@@ -158,9 +158,13 @@ void drop_database(const PgEnv& pg, const std::string& db);
 void restore_dump(const PgEnv& pg, const std::filesystem::path& dump,
                   const std::string& new_db);
 // Table name -> "rows=<count> md5=<md5 of the rows' text, sorted (C collation)>"
-// for every table of schema public.
+// for every table of schema public, by $ODBOX_SUPPORT_DIR/table-digests.sql
+// (which a pg_dump wrapper also runs inside the backup's snapshot).
 [[nodiscard]] std::map<std::string, std::string> table_digests(const PgEnv& pg,
                                                                const std::string& db);
+// The same map from that script's output ("name|rows=... md5=..." lines).
+[[nodiscard]] std::map<std::string, std::string>
+parse_table_digests(const std::string& text);
 // Sequence name -> its last_value ("null" before the first nextval) for every
 // sequence of schema public.
 [[nodiscard]] std::map<std::string, std::string> sequence_values(const PgEnv& pg,
