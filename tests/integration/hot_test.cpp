@@ -336,29 +336,25 @@ TEST(Hot, KilledWhilePruningLeavesADumpAndAManifestThatMatch) {
   ASSERT_EQ(first.exit_code, 0) << first.err;
   const std::string first_manifest = read_file(odoo.manifest_path());
   // Files Odoo's GC removed: in the mirror, not in the live store, not
-  // referenced. The prune deletes them in the order the directory reads.
-  constexpr std::size_t k_gone = 20000;
+  // referenced.
+  constexpr std::size_t k_gone = 5;
   const fs::path gone = odoo.mirror() / "zy";
   fs::create_directories(gone);
   for (std::size_t i = 0; i < k_gone; ++i) {
     std::ofstream(gone / ("gone" + std::to_string(i))) << "x";
   }
-  const fs::path first_deleted = fs::directory_iterator(gone)->path();
   odoo.sql("UPDATE res_partner SET name = name || ' (changed)' WHERE id % 7 = 0");
 
-  auto child = odoo.spawn_backup({"hot"});
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
-  while (fs::exists(first_deleted) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+  // The run stops itself right after the prune deleted its first file.
+  auto child = odoo.spawn_backup({"hot"}, stop_at("prune.deleting"));
+  const bool stopped = wait_until_stopped(child.pid(), std::chrono::minutes(2));
   ::kill(child.pid(), SIGKILL);
   const auto status = child.wait();
-  ASSERT_EQ(status.signal, SIGKILL) << "the run ended before the kill (exit " << status.code
-                                    << ")";
+  ASSERT_TRUE(stopped) << "the run did not reach the prune (exit " << status.code << ")";
+  ASSERT_EQ(status.signal, SIGKILL);
   const auto left = static_cast<std::size_t>(
       std::distance(fs::directory_iterator(gone), fs::directory_iterator{}));
-  ASSERT_GT(left, 0U) << "the kill came after the prune";
-  ASSERT_LT(left, k_gone) << "the kill came before the prune";
+  ASSERT_EQ(left, k_gone - 1);
 
   EXPECT_TRUE(read_file(odoo.manifest_path()) != first_manifest) << "the new manifest is missing";
   const auto verify = odoo.backup({"verify"});
