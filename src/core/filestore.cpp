@@ -3,6 +3,7 @@
 #include "odbox/core/errors.hpp"
 #include "odbox/util/fd.hpp"
 #include "odbox/util/process.hpp"
+#include "odbox/util/test_point.hpp"
 #include "odbox/util/time.hpp"
 
 #include <algorithm>
@@ -826,6 +827,7 @@ PruneResult apply_prune(const PrunePlan& plan, const std::filesystem::path& mirr
     const auto path = mirror / rel;
     if (::unlink(path.c_str()) == 0) {
       ++result.pruned;
+      util::test_point("prune.deleting");
     } else if (errno != ENOENT) { // ENOENT: gone since the scan
       ++result.files;
       result.bytes += size;

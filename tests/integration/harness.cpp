@@ -1,148 +1,24 @@
 #include "harness.hpp"
 
 #include <algorithm>
-#include <csignal>
-#include <cstdlib>
-#include <fstream>
+#include <cctype>
 #include <gtest/gtest.h>
-#include <sstream>
+#include <iostream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace odbox::it {
 
-namespace {
-
-// Compiled-in locations (tests/CMakeLists.txt), by variable name.
-const char* compiled_default(std::string_view name) {
-  if (name == "ODBOX_BIN") {
-    return ODBOX_DEFAULT_BIN;
-  }
-  if (name == "ODBOX_STANDIN") {
-    return ODBOX_DEFAULT_STANDIN;
-  }
-  if (name == "ODBOX_FAKE_SYSTEMCTL") {
-    return ODBOX_DEFAULT_FAKE_SYSTEMCTL;
-  }
-  if (name == "ODBOX_SOURCE_DIR") {
-    return ODBOX_DEFAULT_SOURCE_DIR;
-  }
-  if (name == "ODBOX_PG_STATE") {
-    return ODBOX_DEFAULT_PG_STATE;
-  }
-  return nullptr;
-}
-
-} // namespace
-
-std::string env_or_fail(const char* name) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') {
-    value = compiled_default(name);
-  }
-  if (value == nullptr) {
-    throw std::runtime_error(std::string(name) + " is not set");
-  }
-  return value;
-}
-
-std::string tool_binary() { return env_or_fail("ODBOX_BIN"); }
-std::string standin_binary() { return env_or_fail("ODBOX_STANDIN"); }
-std::string fake_systemctl() { return env_or_fail("ODBOX_FAKE_SYSTEMCTL"); }
-
 fs::path wrapper(const std::string& name) {
-  return fs::path(env_or_fail("ODBOX_SOURCE_DIR")) / "tests" / "integration" / "wrappers" / name;
-}
-
-PgEnv PgEnv::load() {
-  const fs::path file = fs::path(env_or_fail("ODBOX_PG_STATE")) / "env";
-  std::ifstream in(file);
-  if (!in) {
-    throw std::runtime_error("cannot read " + file.string() + ": is the pg fixture running?");
-  }
-  PgEnv env;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) {
-      continue;
-    }
-    const auto key = line.substr(0, eq);
-    const auto value = line.substr(eq + 1);
-    if (key == "PGHOST") {
-      env.host = value;
-    } else if (key == "PGPORT") {
-      env.port = value;
-    } else if (key == "PGUSER") {
-      env.user = value;
-    }
-  }
-  return env;
-}
-
-std::vector<std::string> PgEnv::env() const {
-  return {"PGHOST=" + host, "PGPORT=" + port, "PGUSER=" + user};
-}
-
-TempDir::TempDir() {
-  std::string pattern = (fs::temp_directory_path() / "odbox-it-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    throw std::runtime_error("mkdtemp failed");
-  }
-  m_path = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(m_path, ec);
-}
-
-RunOutput run(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-              std::chrono::seconds timeout) {
-  util::SpawnSpec spec;
-  spec.argv = argv;
-  spec.env_set = env;
-  auto result = util::run_capture(spec, {.max_out = 64U << 20U,
-                                         .max_err = 1U << 20U,
-                                         .timeout = timeout,
-                                         .interruptible = true});
-  if (!result) {
-    throw std::runtime_error("cannot run " + argv.at(0) + ": " + result.error().message());
-  }
-  if (result->timed_out) {
-    throw std::runtime_error(argv.at(0) + " timed out; stderr: " + result->err);
-  }
-  return {result->status.code, result->status.signal, result->out, result->err};
-}
-
-std::string read_file(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw std::runtime_error("cannot read " + file.string());
-  }
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::map<std::string, std::string> parse_digests(const std::string& text) {
-  std::map<std::string, std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto bar = line.find('|');
-    if (bar != std::string::npos) {
-      out[line.substr(0, bar)] = line.substr(bar + 1);
-    }
-  }
-  return out;
+  return fs::path(env_or_fail("ODBOX_SOURCE_DIR")) / "tests" / "integration" /
+         "wrappers" / name;
 }
 
 namespace {
 
 std::string database_name_for_test(const std::string& suffix) {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string name = info != nullptr
-                         ? std::string(info->test_suite_name()) + "_" + info->name()
-                         : "it";
+  std::string name =
+      info != nullptr ? std::string(info->test_suite_name()) + "_" + info->name() : "it";
   std::ranges::transform(name, name.begin(), [](unsigned char c) {
     return std::isalnum(c) != 0 ? static_cast<char>(std::tolower(c)) : '_';
   });
@@ -150,47 +26,63 @@ std::string database_name_for_test(const std::string& suffix) {
   return name;
 }
 
+std::vector<nlohmann::json> json_lines(const fs::path& file) {
+  std::vector<nlohmann::json> out;
+  for (const auto& line : odbox_test::read_lines(file)) {
+    if (!line.empty()) {
+      out.push_back(nlohmann::json::parse(line));
+    }
+  }
+  return out;
+}
+
+constexpr const char* k_odoo_unit = "odoo.service";
+
 } // namespace
 
 OdooScratch::OdooScratch() : OdooScratch(Options{}) {}
 
 OdooScratch::OdooScratch(Options options, const std::string& suffix)
-    : m_pg(PgEnv::load()), m_db(database_name_for_test(suffix)) {
+    : m_pg(PgEnv::load()), m_db(database_name_for_test(suffix)),
+      m_systemctl(m_dir.path() / "systemctl") {
   fs::create_directories(data_dir());
-  auto out = run({standin_binary(), "init", "--db", m_db, "--data-dir", data_dir().string(),
-                  "--attachments", std::to_string(options.attachments), "--bulk-rows",
-                  std::to_string(options.bulk_rows), "--sessions",
-                  std::to_string(options.sessions), "--session-layout", options.session_layout},
-                 m_pg.env());
-  if (out.exit_code != 0) {
-    throw std::runtime_error("odoo-standin init failed: " + out.err);
-  }
+  odbox_test::standin_init(m_pg, m_db, data_dir(),
+                           {"--attachments", std::to_string(options.attachments),
+                            "--bulk-rows", std::to_string(options.bulk_rows),
+                            "--sessions", std::to_string(options.sessions),
+                            "--session-layout", options.session_layout});
 }
 
 OdooScratch::~OdooScratch() {
-  stop_load();
-  if (m_service) {
-    run({fake_systemctl(), "stop", "odoo.service"}, systemctl_env());
+  try {
+    stop_load();
+    if (m_service) {
+      m_systemctl.systemctl({"stop", k_odoo_unit});
+    }
+    for (const auto& db : m_restored) {
+      odbox_test::drop_database(m_pg, db);
+    }
+    odbox_test::drop_database(m_pg, m_db);
+  } catch (const std::exception& e) {
+    std::cerr << "cleaning up after " << m_db << ": " << e.what() << "\n";
   }
-  for (const auto& db : m_restored) {
-    run({"dropdb", "--if-exists", db}, m_pg.env());
-  }
-  run({"dropdb", "--if-exists", m_db}, m_pg.env());
 }
 
 RunOutput OdooScratch::raw(const std::vector<std::string>& args,
                            const std::vector<std::string>& env) const {
   std::vector<std::string> argv{tool_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
-  auto full_env = m_pg.env();
-  full_env.insert(full_env.end(), env.begin(), env.end());
-  return run(argv, full_env);
+  auto out = run(argv, odbox_test::env_list({m_pg.env(), env}));
+  if (out.timed_out) {
+    throw std::runtime_error("odbox-backup did not end within 300 s: " + out.describe());
+  }
+  return out;
 }
 
 RunOutput OdooScratch::backup(const std::vector<std::string>& args,
                               const std::vector<std::string>& env) const {
-  std::vector<std::string> full{"--basedir", basedir().string(), "--db", m_db,
-                                "--data-dir", data_dir().string()};
+  std::vector<std::string> full{"--basedir", basedir().string(), "--db",
+                                m_db,        "--data-dir",       data_dir().string()};
   full.insert(full.end(), args.begin(), args.end());
   return raw(full, env);
 }
@@ -198,11 +90,10 @@ RunOutput OdooScratch::backup(const std::vector<std::string>& args,
 util::Child OdooScratch::spawn_backup(const std::vector<std::string>& args,
                                       const std::vector<std::string>& env) const {
   util::SpawnSpec spec;
-  spec.argv = {tool_binary(), "--basedir", basedir().string(), "--db", m_db, "--data-dir",
-               data_dir().string()};
+  spec.argv = {tool_binary(), "--basedir",  basedir().string(), "--db",
+               m_db,          "--data-dir", data_dir().string()};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env_set = m_pg.env();
-  spec.env_set.insert(spec.env_set.end(), env.begin(), env.end());
+  spec.env_set = odbox_test::env_list({m_pg.env(), env});
   spec.capture_stdout = false;
   spec.capture_stderr = false;
   auto child = util::spawn(spec);
@@ -213,8 +104,7 @@ util::Child OdooScratch::spawn_backup(const std::vector<std::string>& args,
 }
 
 void OdooScratch::write_unreferenced_file(const std::string& name) const {
-  fs::create_directories((live_store() / name).parent_path());
-  std::ofstream(live_store() / name) << name << '\n';
+  odbox_test::write_file(live_store() / name, name + "\n");
 }
 
 nlohmann::json OdooScratch::manifest() const {
@@ -222,143 +112,96 @@ nlohmann::json OdooScratch::manifest() const {
 }
 
 std::vector<nlohmann::json> OdooScratch::runs() const {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(read_file(area() / "runs.jsonl"));
-  std::string line;
-  while (std::getline(in, line)) {
-    out.push_back(nlohmann::json::parse(line));
-  }
-  return out;
+  return json_lines(area() / "runs.jsonl");
 }
 
-std::string OdooScratch::sql(const std::string& query) const { return sql_in(m_db, query); }
+std::string OdooScratch::sql(const std::string& query) const {
+  return sql_in(m_db, query);
+}
 
 std::string OdooScratch::sql_in(const std::string& db, const std::string& query) const {
-  auto out = run({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", query},
-                 m_pg.env());
-  if (out.exit_code != 0) {
-    throw std::runtime_error("psql failed: " + out.err);
-  }
-  return out.out;
+  return odbox_test::psql(m_pg, db, query);
 }
 
 std::map<std::string, std::string> OdooScratch::digests(const std::string& db) const {
-  const auto sql_file =
-      fs::path(env_or_fail("ODBOX_SOURCE_DIR")) / "tests" / "integration" / "table-digests.sql";
-  auto out = run({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-f",
-                  sql_file.string()},
-                 m_pg.env());
-  if (out.exit_code != 0) {
-    throw std::runtime_error("digests of " + db + " failed: " + out.err);
-  }
-  return parse_digests(out.out);
+  return odbox_test::table_digests(m_pg, db);
 }
 
 std::map<std::string, std::string> OdooScratch::restore_digests(const fs::path& dump) {
   const std::string target = m_db + "_r" + std::to_string(m_restored.size());
   m_restored.push_back(target);
-  run({"dropdb", "--if-exists", target}, m_pg.env());
-  auto created = run({"createdb", target}, m_pg.env());
-  if (created.exit_code != 0) {
-    throw std::runtime_error("createdb failed: " + created.err);
-  }
-  auto loaded = run({"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", target, "-f",
-                     dump.string()},
-                    m_pg.env());
-  if (loaded.exit_code != 0) {
-    throw std::runtime_error("restore of " + dump.string() + " failed: " + loaded.err);
-  }
+  odbox_test::drop_database(m_pg, target);
+  odbox_test::restore_dump(m_pg, dump, target);
   return digests(target);
 }
 
 std::vector<std::string> OdooScratch::referenced_files(const std::string& db) const {
-  auto out = run({"psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c",
-                  "SELECT DISTINCT store_fname FROM ir_attachment WHERE store_fname IS NOT "
-                  "NULL AND store_fname <> '' ORDER BY 1"},
-                 m_pg.env());
-  std::vector<std::string> files;
-  std::istringstream in(out.out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) {
-      files.push_back(line);
-    }
-  }
-  return files;
+  return odbox_test::referenced_files(m_pg, db);
 }
 
 void OdooScratch::start_load(const std::vector<std::string>& extra) {
-  util::SpawnSpec spec;
-  spec.argv = {standin_binary(), "run", "--db", m_db, "--data-dir", data_dir().string(),
-               "--events", events_file().string()};
-  spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
-  spec.env_set = m_pg.env();
-  spec.capture_stdout = false;
-  spec.capture_stderr = false;
-  auto child = util::spawn(spec);
-  if (!child) {
-    throw std::runtime_error("cannot start odoo-standin run: " + child.error().message());
-  }
-  m_load.emplace(std::move(*child));
+  m_load.emplace(m_pg, odbox_test::StandinOptions{.db = m_db,
+                                                  .data_dir = data_dir(),
+                                                  .events = events_file(),
+                                                  .log = m_dir.path() / "load.log",
+                                                  .extra_args = extra});
 }
 
 void OdooScratch::stop_load() {
-  if (m_load && m_load->running()) {
-    m_load->terminate(std::chrono::seconds(10));
+  if (m_load) {
+    m_load->stop();
   }
   m_load.reset();
 }
 
 std::vector<nlohmann::json> OdooScratch::events() const {
   std::vector<nlohmann::json> out;
-  std::istringstream in(read_file(events_file()));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty()) {
-      out.push_back(nlohmann::json::parse(line));
-    }
+  for (auto& event : odbox_test::read_events(events_file())) {
+    out.push_back(std::move(event.data));
   }
   return out;
 }
 
+bool OdooScratch::wait_for_events(const std::string& event, std::size_t count) const {
+  return wait_until(
+      [&] {
+        return odbox_test::events_named(odbox_test::read_events(events_file()), event)
+                   .size() >= count;
+      },
+      std::chrono::seconds(60), std::chrono::milliseconds(20));
+}
+
 std::vector<std::string> OdooScratch::systemctl_env() const {
-  return {"FAKE_SYSTEMCTL_DIR=" + systemctl_dir().string()};
+  return m_systemctl.env();
 }
 
 void OdooScratch::install_odoo_service(bool start) {
-  fs::create_directories(systemctl_dir() / "units");
-  std::ofstream(systemctl_dir() / "units" / "odoo.service")
-      << "EXEC=(" << standin_binary() << " run --db " << m_db << " --data-dir "
-      << data_dir().string() << " --events " << events_file().string() << ")\n";
+  m_systemctl.define_standin_unit(k_odoo_unit, m_pg, m_db, data_dir(), events_file());
   m_service = true;
   if (start) {
-    auto env = m_pg.env();
-    env.push_back(systemctl_env().front());
-    const auto out = run({fake_systemctl(), "start", "odoo.service"}, env);
+    const auto out = m_systemctl.systemctl({"start", k_odoo_unit});
     if (out.exit_code != 0) {
-      throw std::runtime_error("fake-systemctl start failed: " + out.err);
+      throw std::runtime_error("fake-systemctl start " + std::string(k_odoo_unit) +
+                               " failed: " + out.describe());
     }
   }
 }
 
 bool OdooScratch::odoo_active() const {
-  return run({fake_systemctl(), "is-active", "odoo.service"}, systemctl_env()).exit_code == 0;
+  return m_systemctl.is_active(k_odoo_unit);
 }
 
 std::vector<std::pair<double, std::string>> OdooScratch::service_calls() const {
   std::vector<std::pair<double, std::string>> out;
-  const auto log = systemctl_dir() / "calls.log";
-  if (!fs::exists(log)) {
-    return out;
-  }
-  std::istringstream in(read_file(log));
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto space = line.find(' ');
-    const std::string call = line.substr(space + 1);
-    if (call.starts_with("start ") || call.starts_with("stop ")) {
-      out.emplace_back(std::stod(line.substr(0, space)), call);
+  for (const auto& call : m_systemctl.calls()) {
+    if (call.args.empty() || (call.args[0] != "start" && call.args[0] != "stop")) {
+      continue;
     }
+    std::string text = call.args[0];
+    for (std::size_t i = 1; i < call.args.size(); ++i) {
+      text += " " + call.args[i];
+    }
+    out.emplace_back(call.t, text);
   }
   return out;
 }
@@ -368,9 +211,7 @@ RunOutput OdooScratch::cold(const std::vector<std::string>& args,
   std::vector<std::string> full{"--systemctl", fake_systemctl(), "cold", "--marker-dir",
                                 marker_dir().string()};
   full.insert(full.end(), args.begin(), args.end());
-  auto full_env = systemctl_env();
-  full_env.insert(full_env.end(), env.begin(), env.end());
-  return backup(full, full_env);
+  return backup(full, odbox_test::env_list({systemctl_env(), env}));
 }
 
 } // namespace odbox::it

@@ -2,63 +2,58 @@
 
 // Shared pieces of the integration tests: a scratch Odoo (database made by
 // the Odoo stand-in, data dir in a temporary directory) and the real
-// odbox-backup binary run against it.
+// odbox-backup binary run against it. Built on odbox_test_support
+// (tests/support/include/odbox_test/support.hpp), which owns the test
+// environment, the cluster, temporary directories, running programs, the
+// stand-in and fake-systemctl; the names below are the ones these tests use.
 
 #include "odbox/util/process.hpp"
+#include "odbox_test/support.hpp"
 
-#include <memory>
-#include <optional>
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace odbox::it {
 
 namespace fs = std::filesystem;
 
-// The throwaway cluster started by tests/support/pg-cluster (fixture "pg").
-struct PgEnv {
-  std::string host, port, user;
-  static PgEnv load();  // reads $ODBOX_PG_STATE/env
-  [[nodiscard]] std::vector<std::string> env() const;
-};
+using odbox_test::PgEnv;     // the throwaway cluster (fixture "pg")
+using odbox_test::read_file; // whole file; throws when it cannot be read
+using odbox_test::run;       // runs a program (no shell) to completion
+using odbox_test::RunOutput;
+using odbox_test::stop_at;            // environment: stop at a test point
+using odbox_test::TempDir;            // removed with its contents
+using odbox_test::wait_until;         // polls a predicate up to a timeout
+using odbox_test::wait_until_stopped; // a child stopped at its test point
 
-// A temporary directory removed with its contents.
-class TempDir {
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const fs::path& path() const { return m_path; }
+// Paths handed over by CTest (or compiled in for this build tree).
+inline std::string env_or_fail(const char* name) {
+  return odbox_test::required_env(name);
+}
+inline std::string tool_binary() {
+  return odbox_test::odbox_bin().string();
+}
+inline std::string standin_binary() {
+  return odbox_test::standin_bin().string();
+}
+inline std::string fake_systemctl() {
+  return odbox_test::fake_systemctl_bin().string();
+}
+// tests/integration/wrappers/<name>
+fs::path wrapper(const std::string& name);
 
-private:
-  fs::path m_path;
-};
-
-struct RunOutput {
-  int exit_code = -1;
-  int signal = 0;
-  std::string out;
-  std::string err;
-};
-
-// Runs a program to completion (no shell), environment extended by `env`.
-RunOutput run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {},
-              std::chrono::seconds timeout = std::chrono::seconds(300));
-std::string read_file(const fs::path& file);
-
-// Paths handed over by CTest.
-std::string env_or_fail(const char* name);
-std::string tool_binary();                 // ODBOX_BIN
-std::string standin_binary();              // ODBOX_STANDIN
-std::string fake_systemctl();              // ODBOX_FAKE_SYSTEMCTL
-fs::path wrapper(const std::string& name); // tests/integration/wrappers/<name>
-
-// name|rows|md5 per table, from table-digests.sql.
-std::map<std::string, std::string> parse_digests(const std::string& text);
+// Table name -> digest, from table-digests.sql output (e.g. a file written by
+// wrappers/pg_dump-snapshot-digests); compares equal to OdooScratch::digests.
+inline std::map<std::string, std::string> parse_digests(const std::string& text) {
+  return odbox_test::parse_table_digests(text);
+}
 
 class OdooScratch {
 public:
@@ -80,7 +75,9 @@ public:
   [[nodiscard]] fs::path basedir() const { return m_dir.path() / "backup"; }
   [[nodiscard]] fs::path area() const { return basedir() / "odoo"; }
   [[nodiscard]] fs::path dump() const { return area() / (m_db + ".dump.sql"); }
-  [[nodiscard]] fs::path manifest_path() const { return area() / (m_db + ".manifest.json"); }
+  [[nodiscard]] fs::path manifest_path() const {
+    return area() / (m_db + ".manifest.json");
+  }
   [[nodiscard]] fs::path mirror() const { return area() / "filestore" / m_db; }
   [[nodiscard]] fs::path live_store() const { return data_dir() / "filestore" / m_db; }
   [[nodiscard]] fs::path scratch() const { return m_dir.path(); }
@@ -91,13 +88,14 @@ public:
   [[nodiscard]] const PgEnv& pg() const { return m_pg; }
 
   // Runs odbox-backup with --basedir/--db/--data-dir of this scratch Odoo,
-  // `args` (the subcommand and its options) and extra environment.
+  // `args` (the subcommand and its options) and extra environment. Throws
+  // when it has not ended after 300 s.
   RunOutput backup(const std::vector<std::string>& args,
                    const std::vector<std::string>& env = {}) const;
   // Starts odbox-backup like backup() in the background (output discarded).
   util::Child spawn_backup(const std::vector<std::string>& args,
                            const std::vector<std::string>& env = {}) const;
-  // Runs odbox-backup with exactly `args`.
+  // Runs odbox-backup with exactly `args`; throws like backup().
   RunOutput raw(const std::vector<std::string>& args,
                 const std::vector<std::string>& env = {}) const;
 
@@ -111,11 +109,17 @@ public:
   std::map<std::string, std::string> restore_digests(const fs::path& dump);
   // store_fname of every row of `db` that has a file.
   std::vector<std::string> referenced_files(const std::string& db) const;
-  // Starts `odoo-standin run` (stopped by the destructor or stop_load()).
+  // Starts `odoo-standin run` and waits for its start event (stopped by the
+  // destructor or stop_load()).
   void start_load(const std::vector<std::string>& extra = {});
   void stop_load();
   [[nodiscard]] fs::path events_file() const { return m_dir.path() / "events.jsonl"; }
+  // The stand-ins' events so far (load and service alike); each has "t" and
+  // "event".
   std::vector<nlohmann::json> events() const;
+  // Waits (up to 60 s) until the stand-ins have written `count` events named
+  // `event` in all; false when they did not.
+  [[nodiscard]] bool wait_for_events(const std::string& event, std::size_t count) const;
 
   // Odoo as a service: the stand-in run through tests/support/fake-systemctl
   // as "odoo.service" (started here, stopped by the destructor).
@@ -132,10 +136,11 @@ public:
 
 private:
   PgEnv m_pg;
-  TempDir m_dir;
+  TempDir m_dir{"odbox-it"};
   std::string m_db;
   std::vector<std::string> m_restored;
-  std::optional<util::Child> m_load;
+  std::optional<odbox_test::StandinProcess> m_load;
+  odbox_test::FakeSystemctl m_systemctl;
   bool m_service = false;
 };
 

@@ -36,6 +36,22 @@ std::map<std::string, std::string> tree(const fs::path& dir) {
   return out;
 }
 
+// Whether process `pid` is blocked waiting for a file lock ("N: -> FLOCK
+// ADVISORY WRITE <pid> ..." in /proc/locks).
+bool waits_for_a_lock(pid_t pid) {
+  std::istringstream lines(read_file("/proc/locks"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string id, arrow, kind, mode, access, holder;
+    if (words >> id >> arrow >> kind >> mode >> access >> holder && arrow == "->" &&
+        holder == std::to_string(pid)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::vector<fs::path> temporaries(const fs::path& area) {
   std::vector<fs::path> out;
   for (const auto& e : fs::directory_iterator(area)) {
@@ -153,7 +169,7 @@ TEST(Hot, SecondRunCopiesWhatOdooWroteAndRestoresLikeTheFirst) {
   ASSERT_EQ(odoo.backup({"hot"}).exit_code, 0);
   // Odoo adds, deduplicates, rolls back and garbage-collects attachments.
   odoo.start_load({"--gc-every", "3", "--interval-ms", "5"});
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  ASSERT_TRUE(odoo.wait_for_events("gc", 2));
   odoo.stop_load();
   const auto before = tree(odoo.mirror());
   ASSERT_NE(tree(odoo.live_store()), before) << "the load changed no file";
@@ -199,7 +215,12 @@ TEST(Hot, UnderLoadTheDumpIsTheSnapshotAndTheGcIsHeldOff) {
   const auto digests_file = odoo.scratch() / "snapshot-digests";
   const auto out = odoo.backup({"--pg-dump", wrapper("pg_dump-snapshot-digests").string(), "hot"},
                                {"ODBOX_DIGESTS_OUT=" + digests_file.string()});
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Odoo goes on after the backup: its partner updates (every 5th step)
+  // move the live database away from the snapshot.
+  const auto events_so_far = odoo.events();
+  const auto created = std::ranges::count_if(
+      events_so_far, [](const nlohmann::json& e) { return e["event"] == "create"; });
+  ASSERT_TRUE(odoo.wait_for_events("create", static_cast<std::size_t>(created) + 10));
   odoo.stop_load();
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(odoo.manifest()["filestore"]["missing_count"], 0);
@@ -315,10 +336,7 @@ TEST_F(HotFailure, SigtermDuringTheDump) {
   auto child = odoo.spawn_backup({"--pg-dump", wrapper("pg_dump-slow").string(), "hot"},
                                  {"ODBOX_STARTED_FILE=" + started.string(),
                                   "ODBOX_SLOW_SECONDS=20"});
-  for (int i = 0; i < 200 && !fs::exists(started); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(fs::exists(started));
+  ASSERT_TRUE(wait_until([&] { return fs::exists(started); }, std::chrono::minutes(2)));
   ::kill(child.pid(), SIGTERM);
   const auto status = child.wait();
   EXPECT_EQ(status.code, 128 + SIGTERM);
@@ -336,29 +354,25 @@ TEST(Hot, KilledWhilePruningLeavesADumpAndAManifestThatMatch) {
   ASSERT_EQ(first.exit_code, 0) << first.err;
   const std::string first_manifest = read_file(odoo.manifest_path());
   // Files Odoo's GC removed: in the mirror, not in the live store, not
-  // referenced. The prune deletes them in the order the directory reads.
-  constexpr std::size_t k_gone = 20000;
+  // referenced.
+  constexpr std::size_t k_gone = 5;
   const fs::path gone = odoo.mirror() / "zy";
   fs::create_directories(gone);
   for (std::size_t i = 0; i < k_gone; ++i) {
     std::ofstream(gone / ("gone" + std::to_string(i))) << "x";
   }
-  const fs::path first_deleted = fs::directory_iterator(gone)->path();
   odoo.sql("UPDATE res_partner SET name = name || ' (changed)' WHERE id % 7 = 0");
 
-  auto child = odoo.spawn_backup({"hot"});
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
-  while (fs::exists(first_deleted) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
+  // The run stops itself right after the prune deleted its first file.
+  auto child = odoo.spawn_backup({"hot"}, stop_at("prune.deleting"));
+  const bool stopped = wait_until_stopped(child.pid(), std::chrono::minutes(2));
   ::kill(child.pid(), SIGKILL);
   const auto status = child.wait();
-  ASSERT_EQ(status.signal, SIGKILL) << "the run ended before the kill (exit " << status.code
-                                    << ")";
+  ASSERT_TRUE(stopped) << "the run did not reach the prune (exit " << status.code << ")";
+  ASSERT_EQ(status.signal, SIGKILL);
   const auto left = static_cast<std::size_t>(
       std::distance(fs::directory_iterator(gone), fs::directory_iterator{}));
-  ASSERT_GT(left, 0U) << "the kill came after the prune";
-  ASSERT_LT(left, k_gone) << "the kill came before the prune";
+  ASSERT_EQ(left, k_gone - 1);
 
   EXPECT_TRUE(read_file(odoo.manifest_path()) != first_manifest) << "the new manifest is missing";
   const auto verify = odoo.backup({"verify"});
@@ -381,20 +395,24 @@ TEST(Hot, RsyncVanishedFilesAreNormal) {
 TEST(Hot, SecondRunExitsThreeWhileTheFirstHoldsTheLock) {
   OdooScratch odoo;
   const auto started = odoo.scratch() / "started";
-  auto first = odoo.spawn_backup({"--pg-dump", wrapper("pg_dump-slow").string(), "hot"},
-                                 {"ODBOX_STARTED_FILE=" + started.string(),
-                                  "ODBOX_SLOW_SECONDS=4"});
-  for (int i = 0; i < 200 && !fs::exists(started); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const auto release = odoo.scratch() / "release";
+  // The first run holds the lock until the test releases its pg_dump.
+  auto first = odoo.spawn_backup(
+      {"--pg-dump", wrapper("pg_dump-slow").string(), "hot"},
+      {"ODBOX_STARTED_FILE=" + started.string(), "ODBOX_SLOW_UNTIL=" + release.string()});
+  ASSERT_TRUE(wait_until([&] { return fs::exists(started); }, std::chrono::minutes(2)));
   const auto second = odoo.backup({"hot"});
   EXPECT_EQ(second.exit_code, 3) << second.err;
   EXPECT_NE(second.err.find("another odbox-backup run holds"), std::string::npos);
   EXPECT_NE(second.err.find("pid " + std::to_string(first.pid()) + ", hot"), std::string::npos)
       << second.err;
-  // --wait-lock queues behind it instead.
-  const auto queued = odoo.backup({"hot", "--wait-lock"});
-  EXPECT_EQ(queued.exit_code, 0) << queued.err;
+  // --wait-lock queues behind it instead: it blocks in flock(2), where
+  // /proc/locks shows it as a waiter, until the first run ends.
+  auto queued = odoo.spawn_backup({"hot", "--wait-lock"});
+  EXPECT_TRUE(wait_until([&] { return waits_for_a_lock(queued.pid()); },
+                         std::chrono::minutes(2)));
+  odbox_test::write_file(release, "");
   EXPECT_EQ(first.wait().code, 0);
+  EXPECT_EQ(queued.wait().code, 0);
   EXPECT_EQ(odoo.runs().size(), 2U);
 }

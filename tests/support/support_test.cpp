@@ -3,6 +3,7 @@
 #include "odbox_test/support.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <stdexcept>
@@ -93,6 +94,25 @@ TEST(SupportRun, CapturesOutputStatusAndTimeout) {
   EXPECT_EQ(run({"sh", "-c", "echo $X"}, {"X=42"}).out, "42\n");
   const RunOutput slow = run({"sleep", "10"}, {}, std::chrono::seconds(1));
   EXPECT_TRUE(slow.timed_out);
+}
+
+TEST(SupportTestPoints, WaitUntilStoppedSeesAStopAndLeavesTheChildWaitable) {
+  EXPECT_EQ(stop_at("prune.deleting"),
+            (std::vector<std::string>{"ODBOX_TEST_STOP_AT=prune.deleting"}));
+  odbox::util::SpawnSpec stops;
+  stops.argv = {"sh", "-c", "kill -STOP $$; exit 7"};
+  auto stopping = odbox::util::spawn(stops);
+  ASSERT_TRUE(stopping);
+  ASSERT_TRUE(wait_until_stopped(stopping->pid(), 30s));
+  ::kill(stopping->pid(), SIGCONT);
+  EXPECT_EQ(stopping->wait().code, 7);
+
+  odbox::util::SpawnSpec exits;
+  exits.argv = {"sh", "-c", "exit 3"};
+  auto exiting = odbox::util::spawn(exits);
+  ASSERT_TRUE(exiting);
+  EXPECT_FALSE(wait_until_stopped(exiting->pid(), 30s));
+  EXPECT_EQ(exiting->wait().code, 3); // still waitable
 }
 
 TEST_F(SupportTest, InitBuildsAnOdooLikeDatabaseAndStore) {

@@ -12,13 +12,16 @@ using odbox::test::ScratchDir;
 
 namespace {
 
-// Records calls; start/stop fail on request.
+using namespace std::chrono_literals;
+
+// Records calls; start/stop fail on request and take at least the time asked.
 class FakeServices : public ServiceControl {
 public:
   bool exists(const std::string&) override { return true; }
   bool is_active(const std::string&) override { return active; }
   void stop(const std::string& unit, std::chrono::seconds) override {
     calls.push_back("stop " + unit);
+    std::this_thread::sleep_for(stop_takes);
     if (fail_stop) {
       throw RunError("stop failed");
     }
@@ -26,6 +29,7 @@ public:
   }
   void start(const std::string& unit, std::chrono::seconds) override {
     calls.push_back("start " + unit);
+    std::this_thread::sleep_for(start_takes);
     if (fail_start) {
       throw RunError("start failed");
     }
@@ -34,8 +38,14 @@ public:
   bool active = true;
   bool fail_stop = false;
   bool fail_start = false;
+  std::chrono::milliseconds stop_takes{0};
+  std::chrono::milliseconds start_takes{0};
   std::vector<std::string> calls;
 };
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 } // namespace
 
@@ -51,9 +61,31 @@ TEST(OdooStoppedGuard, MarkerLivesExactlyWhileOdooIsStopped) {
     guard.restart();
     EXPECT_TRUE(services.active);
     EXPECT_FALSE(std::filesystem::exists(marker));
-    EXPECT_GE(guard.downtime_seconds(), 0.0);
   }
   EXPECT_EQ(services.calls, (std::vector<std::string>{"stop odoo.service", "start odoo.service"}));
+}
+
+// The downtime is the time from the stop request until Odoo is active again:
+// it holds the whole stop and the whole start, nothing before or after.
+TEST(OdooStoppedGuard, DowntimeRunsFromTheStopRequestUntilOdooIsActiveAgain) {
+  ScratchDir dir;
+  FakeServices services;
+  services.stop_takes = 30ms;
+  services.start_takes = 20ms;
+  OdooStoppedGuard guard(services, "odoo.service", dir.path(), 5s);
+  const auto before_stop = std::chrono::steady_clock::now();
+  guard.stop(5s);
+  const double while_stopped = guard.downtime_seconds();
+  EXPECT_GE(while_stopped, 0.030);
+  guard.restart();
+  const double since_stop = seconds_since(before_stop);
+  const double downtime = guard.downtime_seconds();
+  EXPECT_GE(downtime, 0.050);
+  EXPECT_GE(downtime, while_stopped + 0.020);
+  EXPECT_LE(downtime, since_stop);
+  // Once Odoo runs again the figure no longer grows.
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(guard.downtime_seconds(), downtime);
 }
 
 TEST(OdooStoppedGuard, DestructorStartsOdooOnUnwinding) {
@@ -90,6 +122,7 @@ TEST(OdooStoppedGuard, NothingHappensWhenNotStopped) {
   {
     OdooStoppedGuard guard(services, "odoo.service", dir.path(), std::chrono::seconds(5));
     guard.restart();
+    EXPECT_EQ(guard.downtime_seconds(), 0.0);
   }
   EXPECT_TRUE(services.calls.empty());
 }
@@ -124,9 +157,13 @@ TEST(ColdRecover, LeavesALiveRunAlone) {
   // posix_spawn returns once the exec has begun; the kernel sets the new
   // process name a moment later.
   const auto comm = "/proc/" + std::to_string(child->pid()) + "/comm";
-  for (int i = 0; i < 200 && !odbox::test::read_text(comm).starts_with("odbox-backup"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!odbox::test::read_text(comm).starts_with("odbox-backup") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
   }
+  ASSERT_TRUE(odbox::test::read_text(comm).starts_with("odbox-backup"))
+      << "the child is named " << odbox::test::read_text(comm);
   odbox::test::write_text(dir.path() / "odoo.service.stopped",
                           R"({"pid": )" + std::to_string(child->pid()) + "}");
   EXPECT_EQ(recover_stopped_units(services, dir.path(), std::chrono::seconds(5)), 0);

@@ -1,9 +1,11 @@
 #pragma once
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 namespace odbox::test {
 
@@ -12,7 +14,10 @@ class ScratchDir {
 public:
   ScratchDir() {
     std::string pattern = (std::filesystem::temp_directory_path() / "odbox-unit-XXXXXX").string();
-    m_path = ::mkdtemp(pattern.data());
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
+    }
+    m_path = pattern;
   }
   ~ScratchDir() {
     std::error_code ec;

@@ -101,34 +101,28 @@ void restore_dump(const PgEnv& pg, const fs::path& dump, const std::string& new_
   }
 }
 
-std::map<std::string, std::string> table_digests(const PgEnv& pg, const std::string& db) {
-  const std::vector<std::string> tables = split_lines(psql(
-      pg, db,
-      "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"));
+std::map<std::string, std::string> parse_table_digests(const std::string& text) {
   std::map<std::string, std::string> out;
-  if (tables.empty()) {
-    return out;
-  }
-  std::string sql;
-  for (const std::string& table : tables) {
-    if (!sql.empty()) {
-      sql += " UNION ALL ";
+  for (const std::string& line : split_lines(text)) {
+    const auto bar = line.find('|');
+    if (bar == std::string::npos) {
+      throw std::runtime_error("table digests: unexpected line '" + line + "'");
     }
-    sql += "SELECT " + quote_literal(table) +
-           ", count(*), coalesce(md5(string_agg(t::text, E'\\n' ORDER BY t::text COLLATE "
-           "\"C\")), '') FROM public." +
-           quote_ident(table) + " AS t";
-  }
-  for (const std::string& line : split_lines(psql(pg, db, sql))) {
-    const auto first = line.find('|');
-    const auto second = line.find('|', first + 1);
-    if (first == std::string::npos || second == std::string::npos) {
-      throw std::runtime_error("table_digests: unexpected psql line '" + line + "'");
-    }
-    out[line.substr(0, first)] = "rows=" + line.substr(first + 1, second - first - 1) +
-                                 " md5=" + line.substr(second + 1);
+    out[line.substr(0, bar)] = line.substr(bar + 1);
   }
   return out;
+}
+
+std::map<std::string, std::string> table_digests(const PgEnv& pg, const std::string& db) {
+  const fs::path sql = support_dir() / "table-digests.sql";
+  const RunOutput output = run({psql_program(), "-X", "-q", "-A", "-t", "-v",
+                                "ON_ERROR_STOP=1", "-d", db, "-f", sql.string()},
+                               pg.env(), 600s);
+  if (output.exit_code != 0) {
+    throw std::runtime_error("table digests of " + db + " (psql -f " + sql.string() +
+                             ") failed: " + output.describe());
+  }
+  return parse_table_digests(output.out);
 }
 
 std::map<std::string, std::string> sequence_values(const PgEnv& pg,

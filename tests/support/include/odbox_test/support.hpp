@@ -130,6 +130,17 @@ RunOutput run(std::vector<std::string> argv, std::vector<std::string> extra_env 
 [[nodiscard]] std::vector<std::string>
 env_list(std::initializer_list<std::vector<std::string>> parts);
 
+// ---------------------------------------------------------------- test points
+
+// {"ODBOX_TEST_STOP_AT=<point>"}: the environment that makes odbox-backup stop
+// itself with SIGSTOP the first time it passes test point `point`
+// (include/odbox/util/test_point.hpp lists the points).
+[[nodiscard]] std::vector<std::string> stop_at(std::string_view point);
+// Waits until child `pid` of this process is stopped by a signal (true), or
+// has ended or `timeout` passed (false). The child stays waitable either way
+// (WNOWAIT): kill it or SIGCONT it, then wait for it as usual.
+[[nodiscard]] bool wait_until_stopped(pid_t pid, std::chrono::milliseconds timeout);
+
 // ---------------------------------------------------------------- PostgreSQL
 
 // Runs `psql -X -q -A -t -v ON_ERROR_STOP=1 -d db -c sql` (psql from
@@ -147,9 +158,13 @@ void drop_database(const PgEnv& pg, const std::string& db);
 void restore_dump(const PgEnv& pg, const std::filesystem::path& dump,
                   const std::string& new_db);
 // Table name -> "rows=<count> md5=<md5 of the rows' text, sorted (C collation)>"
-// for every table of schema public.
+// for every table of schema public, by $ODBOX_SUPPORT_DIR/table-digests.sql
+// (which a pg_dump wrapper also runs inside the backup's snapshot).
 [[nodiscard]] std::map<std::string, std::string> table_digests(const PgEnv& pg,
                                                                const std::string& db);
+// The same map from that script's output ("name|rows=... md5=..." lines).
+[[nodiscard]] std::map<std::string, std::string>
+parse_table_digests(const std::string& text);
 // Sequence name -> its last_value ("null" before the first nextval) for every
 // sequence of schema public.
 [[nodiscard]] std::map<std::string, std::string> sequence_values(const PgEnv& pg,
