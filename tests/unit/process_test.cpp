@@ -112,7 +112,7 @@ TEST(Process, MissingProgramIsASpawnError) {
 }
 
 TEST(Process, PendingSignalInterruptsTheChild) {
-  install_termination_handlers();
+  ASSERT_TRUE(install_termination_handlers());
   ::raise(SIGTERM);
   SpawnSpec spec;
   spec.argv = {"sleep", "30"};
