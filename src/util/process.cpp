@@ -5,12 +5,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -35,7 +33,9 @@ ExitStatus decode_status(int raw) {
 // Builds the child's environment: ours, minus env_unset, with env_set applied.
 std::vector<std::string> child_environment(const SpawnSpec& spec) {
   std::vector<std::string> env;
-  auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  auto name_of = [](const std::string& entry) {
+    return entry.substr(0, entry.find('='));
+  };
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string entry(*e);
     const std::string name = name_of(entry);
@@ -50,8 +50,9 @@ std::vector<std::string> child_environment(const SpawnSpec& spec) {
   // A later env_set entry of the same name wins.
   for (auto it = spec.env_set.begin(); it != spec.env_set.end(); ++it) {
     const std::string name = name_of(*it);
-    const bool overridden = std::any_of(std::next(it), spec.env_set.end(),
-                                        [&](const std::string& s) { return name_of(s) == name; });
+    const bool overridden =
+        std::any_of(std::next(it), spec.env_set.end(),
+                    [&](const std::string& s) { return name_of(s) == name; });
     if (!overridden) {
       env.push_back(*it);
     }
@@ -199,7 +200,8 @@ SysResult<Child> spawn(const SpawnSpec& spec) {
   if (spec.stdin_fd >= 0) {
     posix_spawn_file_actions_adddup2(&setup.actions, spec.stdin_fd, STDIN_FILENO);
   } else {
-    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, "/dev/null", O_RDONLY,
+                                     0);
   }
   if (spec.stdout_fd >= 0) {
     posix_spawn_file_actions_adddup2(&setup.actions, spec.stdout_fd, STDOUT_FILENO);
@@ -289,7 +291,7 @@ SysResult<Captured> run_capture(const SpawnSpec& spec, const CaptureLimits& limi
       UniqueFd& fd = is_out ? child->out() : child->err();
       const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
       if (n == static_cast<ssize_t>(buffer.size())) {
-        drained = false;  // more may be waiting: no pause
+        drained = false; // more may be waiting: no pause
       }
       if (n > 0) {
         const auto size = static_cast<std::size_t>(n);
@@ -302,7 +304,7 @@ SysResult<Captured> run_capture(const SpawnSpec& spec, const CaptureLimits& limi
         }
       } else if (n == 0 || errno != EINTR) {
         fd.reset();
-        drained = false;  // end of output: no pause
+        drained = false; // end of output: no pause
       }
     }
     if (drained && limits.read_pause.count() > 0) {
@@ -342,36 +344,6 @@ std::string last_line(const std::string& text) {
   const std::size_t start = text.rfind('\n', end);
   return text.substr(start == std::string::npos ? 0 : start + 1,
                      end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
-
-std::optional<std::string> find_executable(const std::string& name) {
-  auto is_executable = [](const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-           ::access(path.c_str(), X_OK) == 0;
-  };
-  if (name.empty()) {
-    return std::nullopt;
-  }
-  if (name.find('/') != std::string::npos) {
-    return is_executable(name) ? std::optional(name) : std::nullopt;
-  }
-  const char* path_env = std::getenv("PATH");
-  std::string path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    const std::size_t next = std::min(path.find(':', pos), path.size());
-    std::string dir = path.substr(pos, next - pos);
-    if (dir.empty()) {
-      dir = ".";
-    }
-    std::string candidate = dir + "/" + name;
-    if (is_executable(candidate)) {
-      return candidate;
-    }
-    pos = next + 1;
-  }
-  return std::nullopt;
 }
 
 } // namespace odbox::util

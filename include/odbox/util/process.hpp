@@ -4,6 +4,7 @@
 #include "odbox/util/sys_error.hpp"
 
 #include <chrono>
+#include <expected>
 #include <functional>
 #include <optional>
 #include <string>
@@ -15,8 +16,8 @@ namespace odbox::util {
 
 // How a child ended.
 struct ExitStatus {
-  int code = -1;   // exit code when it exited normally, else -1
-  int signal = 0;  // the signal that killed it, else 0
+  int code = -1;  // exit code when it exited normally, else -1
+  int signal = 0; // the signal that killed it, else 0
   [[nodiscard]] bool success() const noexcept { return signal == 0 && code == 0; }
   // "exited with status 1" / "killed by signal 9 (Killed)".
   [[nodiscard]] std::string describe() const;
@@ -27,12 +28,12 @@ struct ExitStatus {
 // default signal dispositions with an empty signal mask.
 struct SpawnSpec {
   std::vector<std::string> argv;
-  std::vector<std::string> env_set;    // "NAME=value", added or replacing
-  std::vector<std::string> env_unset;  // names removed from the environment
-  bool capture_stdout = true;          // pipe to the parent, else /dev/null
-  bool capture_stderr = true;          // pipe to the parent, else inherited
-  int stdout_fd = -1;                  // when >= 0, the child's stdout (overrides capture)
-  int stdin_fd = -1;                   // when >= 0, the child's stdin, else /dev/null
+  std::vector<std::string> env_set;   // "NAME=value", added or replacing
+  std::vector<std::string> env_unset; // names removed from the environment
+  bool capture_stdout = true;         // pipe to the parent, else /dev/null
+  bool capture_stderr = true;         // pipe to the parent, else inherited
+  int stdout_fd = -1;                 // when >= 0, the child's stdout (overrides capture)
+  int stdin_fd = -1;                  // when >= 0, the child's stdin, else /dev/null
 };
 
 // A running child process. The destructor of a child still running kills its
@@ -76,10 +77,10 @@ SysResult<Child> spawn(const SpawnSpec& spec);
 // Result of run_capture().
 struct Captured {
   ExitStatus status;
-  std::string out;          // stdout (at most max_out bytes kept)
-  std::string err;          // the last max_err bytes of stderr
-  bool timed_out = false;   // killed because the timeout passed
-  int interrupted_by = 0;   // killed because this signal was received by us
+  std::string out;        // stdout (at most max_out bytes kept)
+  std::string err;        // the last max_err bytes of stderr
+  bool timed_out = false; // killed because the timeout passed
+  int interrupted_by = 0; // killed because this signal was received by us
 };
 
 struct CaptureLimits {
@@ -107,8 +108,23 @@ SysResult<Captured> run_capture(const SpawnSpec& spec, const CaptureLimits& limi
 // The last line of `text` that is not blank (for one-line error messages).
 [[nodiscard]] std::string last_line(const std::string& text);
 
-// Finds `name` on PATH (or checks it when it contains a slash); the absolute
-// path of an executable file, or nothing.
-[[nodiscard]] std::optional<std::string> find_executable(const std::string& name);
+// Why find_executable() found nothing it can run.
+struct ExecutableProblem {
+  enum class Kind { not_found, is_directory, not_executable };
+  Kind kind = Kind::not_found;
+  std::string path; // the file that is there but cannot be run; empty when not found
+  // "not found", "/usr/lib/x is a directory, not a program", ...
+  [[nodiscard]] std::string describe() const;
+};
+
+// Finds `name` on PATH (or checks it when it contains a slash): the path of
+// an executable regular file. Empty PATH entries are skipped, not taken as
+// the current directory: the tool runs as root, and a stray "::" must not
+// run a program from wherever it was started. A PATH entry that holds
+// `name` as a directory or a file without execute permission is passed
+// over; when nothing else matches, the problem names it, so that the
+// caller can tell "not found" from "not a program".
+[[nodiscard]] std::expected<std::string, ExecutableProblem>
+find_executable(const std::string& name);
 
 } // namespace odbox::util
