@@ -1,12 +1,15 @@
 #include "odbox/util/process.hpp"
-#include "odbox/util/signals.hpp"
 #include "test_dir.hpp"
 
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace odbox::util;
 namespace fs = std::filesystem;
@@ -71,31 +74,6 @@ TEST(Process, StdinIsTheGivenDescriptorOrEmpty) {
   EXPECT_EQ(run->out, "a\nb\n");
 }
 
-TEST(Process, ReadPauseBatchesShortWritesAndLosesNothing) {
-  // 2000 lines, one write each: read as they come, most reads would hold a
-  // line or two; with the pause the pipe collects many between reads.
-  SpawnSpec spec;
-  spec.argv = {"sh", "-c",
-               "i=0; while [ $i -lt 2000 ]; do echo \"line $i\"; i=$((i+1)); done"};
-  CaptureLimits limits;
-  limits.read_pause = std::chrono::milliseconds(20);
-  std::string seen;
-  int reads = 0;
-  limits.on_stdout = [&](std::string_view chunk) {
-    seen.append(chunk);
-    ++reads;
-  };
-  auto run = run_capture(spec, limits);
-  ASSERT_TRUE(run);
-  EXPECT_TRUE(run->status.success());
-  std::string expected;
-  for (int i = 0; i < 2000; ++i) {
-    expected += "line " + std::to_string(i) + "\n";
-  }
-  EXPECT_EQ(seen, expected);
-  EXPECT_LT(reads, 200);
-}
-
 TEST(Process, ReportsSignalDeath) {
   SpawnSpec spec;
   spec.argv = {"sh", "-c", "kill -9 $$"};
@@ -116,48 +94,61 @@ TEST(Process, EnvironmentIsSetAndUnset) {
   EXPECT_EQ(run->out, "1-gone\n");
 }
 
-TEST(Process, TimeoutKillsTheChild) {
-  SpawnSpec spec;
-  spec.argv = {"sleep", "30"};
-  CaptureLimits limits;
-  limits.timeout = std::chrono::milliseconds(200);
-  auto run = run_capture(spec, limits);
-  ASSERT_TRUE(run);
-  EXPECT_TRUE(run->timed_out);
-  EXPECT_EQ(run->status.signal, SIGTERM);
-}
-
-TEST(Process, StderrKeepsTheTail) {
-  SpawnSpec spec;
-  spec.argv = {"sh", "-c",
-               "i=0; while [ $i -lt 2000 ]; do echo line$i >&2; i=$((i+1)); done"};
-  CaptureLimits limits;
-  limits.max_err = 100;
-  auto run = run_capture(spec, limits);
-  ASSERT_TRUE(run);
-  EXPECT_LE(run->err.size(), 100U);
-  EXPECT_EQ(last_line(run->err), "line1999");
-}
-
 TEST(Process, MissingProgramIsASpawnError) {
   SpawnSpec spec;
   spec.argv = {"/nonexistent/program"};
   auto run = run_capture(spec);
   ASSERT_FALSE(run);
   EXPECT_NE(run.error().message().find("/nonexistent/program"), std::string::npos);
+
+  spec.argv = {"odbox-no-such-program"};
+  run = run_capture(spec);
+  ASSERT_FALSE(run);
+  EXPECT_EQ(run.error().message(),
+            "posix_spawn odbox-no-such-program: No such file or directory");
 }
 
-TEST(Process, PendingSignalInterruptsTheChild) {
-  ASSERT_TRUE(install_termination_handlers());
-  ::raise(SIGTERM);
+TEST(Process, SpawnSetupFailureNamesTheCall) {
   SpawnSpec spec;
-  spec.argv = {"sleep", "30"};
-  auto run = run_capture(spec);
-  const int seen = pending_signal();
-  clear_pending_signal();
-  ASSERT_TRUE(run);
-  EXPECT_EQ(seen, SIGTERM);
-  EXPECT_EQ(run->interrupted_by, SIGTERM);
+  spec.argv = {"cat"};
+  spec.stdin_fd = INT_MAX; // beyond any descriptor table: EBADF
+  auto child = spawn(spec);
+  ASSERT_FALSE(child);
+  EXPECT_EQ(child.error().call, "posix_spawn_file_actions_adddup2");
+  EXPECT_EQ(child.error().err, EBADF);
+  EXPECT_EQ(child.error().path, "cat");
+}
+
+TEST(Process, StdoutPipeSizeIsAsked) {
+  SpawnSpec spec;
+  spec.argv = {"true"};
+  spec.stdout_pipe_size = 1U << 20U;
+  auto child = spawn(spec);
+  ASSERT_TRUE(child);
+  EXPECT_EQ(::fcntl(child->out().get(), F_GETPIPE_SZ), 1 << 20);
+  EXPECT_TRUE(child->wait().success());
+}
+
+TEST(Process, TerminateEndsTheGroupAtSigterm) {
+  SpawnSpec spec;
+  spec.argv = {"sleep", "60"};
+  auto child = spawn(spec);
+  ASSERT_TRUE(child);
+  const ExitStatus status = child->terminate(std::chrono::seconds(60));
+  EXPECT_EQ(status.signal, SIGTERM);
+  EXPECT_FALSE(child->running());
+}
+
+TEST(Process, TerminateKillsAChildThatIgnoresSigterm) {
+  SpawnSpec spec;
+  // The shell tells when TERM is ignored, so that no signal comes before.
+  spec.argv = {"sh", "-c", "trap '' TERM; echo ready; exec sleep 60"};
+  auto child = spawn(spec);
+  ASSERT_TRUE(child);
+  char ready[6] = {};
+  ASSERT_EQ(::read(child->out().get(), ready, 6), 6);
+  const ExitStatus status = child->terminate(std::chrono::milliseconds(100));
+  EXPECT_EQ(status.signal, SIGKILL);
 }
 
 TEST(Process, LastLine) {
@@ -245,4 +236,15 @@ TEST(Process, LookupProblemsSayWhich) {
             "/usr/lib is a directory, not a program");
   EXPECT_EQ((ExecutableProblem{Kind::not_executable, "/etc/passwd"}).describe(),
             "/etc/passwd is not an executable file");
+}
+
+// spawn() looks a bare name up the same way: never in the working directory.
+TEST(Process, SpawnDoesNotRunFromAnEmptyPathEntry) {
+  odbox::test::ScratchDir dir;
+  write_program(dir.path() / "odbox-cwd-tool");
+  PathAndCwd scope("/usr/bin::/bin", dir.path());
+  SpawnSpec spec;
+  spec.argv = {"odbox-cwd-tool"};
+  auto run = run_capture(spec);
+  EXPECT_FALSE(run);
 }
