@@ -233,7 +233,11 @@ int run(int argc, char** argv) {
     return usage_error(e.what());
   }
 
-  util::install_termination_handlers();
+  if (auto installed = util::install_termination_handlers(); !installed) {
+    std::cerr << "odbox-backup: cannot install the signal handlers: "
+              << installed.error().message() << "\n";
+    return static_cast<int>(core::ExitCode::failed);
+  }
   util::setup_logging("info");
   try {
     const Config config = build_config(flags);

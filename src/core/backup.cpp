@@ -17,6 +17,9 @@ std::string now_rfc3339() { return util::rfc3339(std::chrono::system_clock::now(
 std::string require_tool(const std::string& name, const std::string& option,
                          const std::string& package) {
   auto path = util::find_executable(name);
+  if (!path && path.error().kind != util::ExecutableProblem::Kind::not_found) {
+    throw UsageError(path.error().describe() + ": give the path of the program with " + option);
+  }
   if (!path) {
     throw UsageError(name + " not found: install " + package + " or give its path with " +
                      option);

@@ -1,22 +1,16 @@
 #include "odbox/core/dump.hpp"
 
 #include "odbox/core/errors.hpp"
-#include "odbox/util/digest.hpp"
-#include "odbox/util/progress.hpp"
 #include "odbox/util/signals.hpp"
 #include "odbox/util/time.hpp"
 
-#include <cerrno>
-#include <fcntl.h>
-#include <poll.h>
 #include <regex>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 namespace odbox::core {
 namespace {
 
-constexpr std::size_t k_buffer_size = 1U << 20U;  // 1 MiB
+constexpr std::size_t k_buffer_size = 1U << 20U; // 1 MiB
 constexpr std::size_t k_tail_size = 1024;
 constexpr std::size_t k_stderr_keep = 8192;
 constexpr std::string_view k_complete_marker = "-- PostgreSQL database dump complete";
@@ -76,23 +70,28 @@ DumpStream::DumpStream(DumpRequest request) : m_request(std::move(request)) {
   m_file.emplace(std::move(*file));
 
   util::SpawnSpec spec;
-  spec.argv = {m_request.pg_dump,
-               "--snapshot=" + m_request.snapshot_id,
-               "--lock-wait-timeout=" + std::to_string(m_request.lock_wait_timeout.count() * 1000),
-               "--no-password",
-               "--dbname=" + m_request.database};
+  spec.argv = {m_request.pg_dump, "--snapshot=" + m_request.snapshot_id,
+               "--lock-wait-timeout=" +
+                   std::to_string(m_request.lock_wait_timeout.count() * 1000),
+               "--no-password", "--dbname=" + m_request.database};
   spec.env_set = m_request.env;
   spec.env_set.push_back("PGAPPNAME=odbox-backup pg_dump");
-  auto child = util::spawn(spec);
-  if (!child) {
-    throw RunError("cannot start pg_dump: " + child.error().message() +
+  spec.stdout_pipe_size = k_buffer_size; // fewer wake-ups; the default maximum is 1 MiB
+  util::CaptureLimits limits;
+  limits.max_err = k_stderr_keep;
+  limits.on_stdout = [this](std::string_view chunk) { take(chunk); };
+  limits.stop_when = [this] { return m_stop.load(); };
+  limits.read_buffer = k_buffer_size;
+  limits.stop_grace = std::chrono::seconds(5);
+  auto started = util::ChildPump::start(spec, std::move(limits));
+  if (!started) {
+    throw RunError("cannot start pg_dump: " + started.error().message() +
                    " (check --pg-dump or PATH)");
   }
-  // Fewer wake-ups with a large pipe; the default maximum is 1 MiB.
-  ::fcntl(child->out().get(), F_SETPIPE_SZ, static_cast<int>(k_buffer_size));
-  m_child.emplace(std::move(*child));
+  m_pump.emplace(std::move(*started));
+  m_progress.emplace("dump " + m_request.database);
   spdlog::debug("{}: pg_dump pid {} started on snapshot {}", m_request.database,
-                m_child->pid(), m_request.snapshot_id);
+                m_pump->pid(), m_request.snapshot_id);
   m_thread = std::thread([this] { pump(); });
 }
 
@@ -101,16 +100,23 @@ DumpStream::~DumpStream() {
   if (m_thread.joinable()) {
     m_thread.join();
   }
-  // m_child's destructor reaps pg_dump if still running; m_file's removes the
+  // m_pump's child reaps pg_dump if still running; m_file removes the
   // temporary file unless committed.
 }
 
-void DumpStream::abort() noexcept { m_stop.store(true); }
+void DumpStream::abort() noexcept {
+  m_stop.store(true);
+  if (m_pump) {
+    m_pump->wake();
+  }
+}
 
 void DumpStream::pump() noexcept {
   const auto start = std::chrono::steady_clock::now();
   try {
-    pump_loop(*m_child);
+    auto run = m_pump->run();
+    m_progress->finish();
+    judge(run);
   } catch (const std::exception& e) {
     m_outcome.complete = false;
     m_outcome.error = e.what();
@@ -118,79 +124,51 @@ void DumpStream::pump() noexcept {
   m_outcome.seconds = util::seconds_since(start);
 }
 
-void DumpStream::pump_loop(util::Child& child) {
-  std::vector<char> buffer(k_buffer_size);
-  std::string tail;
-  std::string errors;
-  util::Digest digest(util::Digest::Kind::sha256);
-  util::Progress progress("dump " + m_request.database);
-  std::string write_error;
-
-  while (child.out().valid() || child.err().valid()) {
-    if (m_stop.load() || util::pending_signal() != 0) {
-      break;
-    }
-    pollfd fds[2];
-    nfds_t count = 0;
-    if (child.out().valid()) {
-      fds[count++] = pollfd{child.out().get(), POLLIN, 0};
-    }
-    if (child.err().valid()) {
-      fds[count++] = pollfd{child.err().get(), POLLIN, 0};
-    }
-    if (::poll(fds, count, 200) < 0 && errno != EINTR) {
-      throw std::runtime_error("poll: " + util::errno_text(errno));
-    }
-    for (nfds_t i = 0; i < count; ++i) {
-      if (fds[i].revents == 0) {
-        continue;
-      }
-      const bool is_out = fds[i].fd == child.out().get();
-      util::UniqueFd& fd = is_out ? child.out() : child.err();
-      const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n <= 0) {
-        fd.reset();
-        continue;
-      }
-      const auto size = static_cast<std::size_t>(n);
-      if (!is_out) {
-        keep_tail(errors, buffer.data(), size, k_stderr_keep);
-        continue;
-      }
-      digest.update(buffer.data(), size);
-      keep_tail(tail, buffer.data(), size, k_tail_size);
-      if (auto ok = m_file->write(buffer.data(), size); !ok) {
-        write_error = ok.error().message();
-        m_stop.store(true);
-        break;
-      }
-      m_bytes.fetch_add(size);
-      progress.update(m_bytes.load());
-    }
+void DumpStream::take(std::string_view chunk) noexcept {
+  if (!m_write_error.empty()) {
+    return;
   }
-  progress.finish();
-
-  util::ExitStatus status;
-  if (m_stop.load() || util::pending_signal() != 0) {
-    status = child.terminate(std::chrono::seconds(5));
-  } else {
-    status = child.wait();
+  try {
+    m_digest.update(chunk);
+    m_scanner.feed(chunk);
+  } catch (const std::exception& e) {
+    m_write_error = e.what();
   }
+  keep_tail(m_tail, chunk.data(), chunk.size(), k_tail_size);
+  if (auto ok = m_file->write(chunk.data(), chunk.size()); !ok) {
+    m_write_error = ok.error().message();
+  }
+  if (!m_write_error.empty()) {
+    m_stop.store(true); // the pump asks stop_when right after this chunk
+    return;
+  }
+  m_bytes.fetch_add(chunk.size());
+  m_progress->update(m_bytes.load());
+}
+
+void DumpStream::judge(const util::SysResult<util::Captured>& run) {
   m_outcome.bytes = m_bytes.load();
-  m_outcome.sha256 = digest.hex_final();
-  if (!write_error.empty()) {
-    m_outcome.error = "writing the dump failed: " + write_error;
-  } else if (const int sig = util::pending_signal(); sig != 0) {
+  m_outcome.sha256 = m_digest.hex_final();
+  m_outcome.header_ok = m_scanner.header_ok();
+  m_outcome.attachment_rows = m_scanner.table_rows();
+  const int sig =
+      run && run->interrupted_by != 0 ? run->interrupted_by : util::pending_signal();
+  if (!run) {
+    m_outcome.error = "pg_dump: " + run.error().message();
+  } else if (!m_write_error.empty()) {
+    m_outcome.error = "writing the dump failed: " + m_write_error;
+  } else if (sig != 0) {
     m_outcome.error = "pg_dump stopped: interrupted by signal " + std::to_string(sig);
-  } else if (m_stop.load()) {
+  } else if (run->stopped || m_stop.load()) {
     m_outcome.error = "pg_dump stopped: the run was aborted";
-  } else if (!status.success()) {
-    const std::string why = util::last_line(errors);
-    m_outcome.error = "pg_dump " + status.describe() + (why.empty() ? "" : ": " + why);
-  } else if (!dump_tail_is_complete(tail)) {
+  } else if (!run->status.success()) {
+    const std::string why = util::last_line(run->err);
+    m_outcome.error =
+        "pg_dump " + run->status.describe() + (why.empty() ? "" : ": " + why);
+  } else if (!m_outcome.header_ok) {
+    m_outcome.error = "pg_dump exited 0 but the dump does not start with its header "
+                      "(not a pg_dump stream): not kept";
+  } else if (!dump_tail_is_complete(m_tail)) {
     m_outcome.error = "pg_dump exited 0 but the dump lacks its completion line "
                       "(truncated output): not kept";
   } else {

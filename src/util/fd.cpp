@@ -1,6 +1,7 @@
 #include "odbox/util/fd.hpp"
 
 #include <cerrno>
+#include <ctime>
 #include <unistd.h>
 
 namespace odbox::util {
@@ -30,6 +31,28 @@ bool write_all(int fd, const void* data, std::size_t size) noexcept {
     size -= static_cast<std::size_t>(n);
   }
   return true;
+}
+
+SysResult<int> poll_until(std::span<pollfd> fds,
+                          std::chrono::steady_clock::time_point deadline) {
+  using namespace std::chrono;
+  while (true) {
+    timespec left{};
+    timespec* timeout = nullptr;
+    if (deadline != k_no_deadline) {
+      const auto rest = std::max(nanoseconds(0), deadline - steady_clock::now());
+      left.tv_sec = static_cast<time_t>(duration_cast<seconds>(rest).count());
+      left.tv_nsec = static_cast<long>((rest % seconds(1)).count());
+      timeout = &left;
+    }
+    const int ready = ::ppoll(fds.data(), fds.size(), timeout, nullptr);
+    if (ready > 0 || (ready == 0 && steady_clock::now() >= deadline)) {
+      return ready;
+    }
+    if (ready < 0 && errno != EINTR) {
+      return std::unexpected(sys_error("ppoll"));
+    }
+  }
 }
 
 } // namespace odbox::util

@@ -1,26 +1,19 @@
 #include "odbox/util/process.hpp"
 
-#include "odbox/util/signals.hpp"
-
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <poll.h>
 #include <spawn.h>
-#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
 
 extern char** environ;
 
 namespace odbox::util {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 ExitStatus decode_status(int raw) {
   ExitStatus status;
@@ -35,7 +28,9 @@ ExitStatus decode_status(int raw) {
 // Builds the child's environment: ours, minus env_unset, with env_set applied.
 std::vector<std::string> child_environment(const SpawnSpec& spec) {
   std::vector<std::string> env;
-  auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  auto name_of = [](const std::string& entry) {
+    return entry.substr(0, entry.find('='));
+  };
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string entry(*e);
     const std::string name = name_of(entry);
@@ -50,8 +45,9 @@ std::vector<std::string> child_environment(const SpawnSpec& spec) {
   // A later env_set entry of the same name wins.
   for (auto it = spec.env_set.begin(); it != spec.env_set.end(); ++it) {
     const std::string name = name_of(*it);
-    const bool overridden = std::any_of(std::next(it), spec.env_set.end(),
-                                        [&](const std::string& s) { return name_of(s) == name; });
+    const bool overridden =
+        std::any_of(std::next(it), spec.env_set.end(),
+                    [&](const std::string& s) { return name_of(s) == name; });
     if (!overridden) {
       env.push_back(*it);
     }
@@ -77,32 +73,137 @@ SysResult<std::pair<UniqueFd, UniqueFd>> make_pipe() {
   return std::pair{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
+// A posix_spawn_* call's result (an errno value, not -1) as a SysResult.
+SysResult<void> spawn_call(int rc, const char* call, const std::string& program) {
+  if (rc != 0) {
+    return std::unexpected(SysError{call, program, rc});
+  }
+  return {};
+}
+
 // posix_spawn file actions and attributes, released on every path.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions{};
-  posix_spawnattr_t attr{};
-  SpawnSetup() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
+class SpawnSetup {
+public:
+  SpawnSetup() = default;
   SpawnSetup(const SpawnSetup&) = delete;
   SpawnSetup& operator=(const SpawnSetup&) = delete;
+  ~SpawnSetup() {
+    if (m_actions_ready) {
+      posix_spawn_file_actions_destroy(&actions);
+    }
+    if (m_attr_ready) {
+      posix_spawnattr_destroy(&attr);
+    }
+  }
+  SysResult<void> init(const std::string& program) {
+    auto ok = spawn_call(posix_spawn_file_actions_init(&actions),
+                         "posix_spawn_file_actions_init", program);
+    m_actions_ready = ok.has_value();
+    if (ok) {
+      ok = spawn_call(posix_spawnattr_init(&attr), "posix_spawnattr_init", program);
+      m_attr_ready = ok.has_value();
+    }
+    return ok;
+  }
+
+  posix_spawn_file_actions_t actions{};
+  posix_spawnattr_t attr{};
+
+private:
+  bool m_actions_ready = false;
+  bool m_attr_ready = false;
 };
 
-void append(std::string& buffer, const char* data, std::size_t size, std::size_t limit,
-            bool keep_tail) {
-  if (keep_tail) {
-    buffer.append(data, size);
-    if (buffer.size() > limit) {
-      buffer.erase(0, buffer.size() - limit);
-    }
-  } else if (buffer.size() < limit) {
-    buffer.append(data, std::min(size, limit - buffer.size()));
+// The child's stdin, stdout and stderr; the parent's ends of the pipes.
+struct ChildStdio {
+  UniqueFd out_read;
+  UniqueFd out_write;
+  UniqueFd err_read;
+  UniqueFd err_write;
+};
+
+SysResult<void> add_dup2(SpawnSetup& setup, int fd, int target,
+                         const std::string& program) {
+  return spawn_call(posix_spawn_file_actions_adddup2(&setup.actions, fd, target),
+                    "posix_spawn_file_actions_adddup2", program);
+}
+
+SysResult<void> add_dev_null(SpawnSetup& setup, int target, int flags,
+                             const std::string& program) {
+  return spawn_call(
+      posix_spawn_file_actions_addopen(&setup.actions, target, "/dev/null", flags, 0),
+      "posix_spawn_file_actions_addopen", program);
+}
+
+SysResult<void> add_pipe(SpawnSetup& setup, int target, UniqueFd& read_end,
+                         UniqueFd& write_end, const std::string& program) {
+  auto pipe = make_pipe();
+  if (!pipe) {
+    return std::unexpected(pipe.error());
   }
+  read_end = std::move(pipe->first);
+  write_end = std::move(pipe->second);
+  return add_dup2(setup, write_end.get(), target, program);
+}
+
+SysResult<void> set_up_stdio(const SpawnSpec& spec, const std::string& program,
+                             SpawnSetup& setup, ChildStdio& stdio) {
+  auto ok = spec.stdin_fd >= 0 ? add_dup2(setup, spec.stdin_fd, STDIN_FILENO, program)
+                               : add_dev_null(setup, STDIN_FILENO, O_RDONLY, program);
+  if (ok && spec.stdout_fd >= 0) {
+    ok = add_dup2(setup, spec.stdout_fd, STDOUT_FILENO, program);
+  } else if (ok && spec.capture_stdout) {
+    ok = add_pipe(setup, STDOUT_FILENO, stdio.out_read, stdio.out_write, program);
+    if (ok && spec.stdout_pipe_size > 0) {
+      // Best effort: a smaller pipe only means more wake-ups.
+      ::fcntl(stdio.out_read.get(), F_SETPIPE_SZ,
+              static_cast<int>(spec.stdout_pipe_size));
+    }
+  } else if (ok) {
+    ok = add_dev_null(setup, STDOUT_FILENO, O_WRONLY, program);
+  }
+  if (ok && spec.capture_stderr) {
+    ok = add_pipe(setup, STDERR_FILENO, stdio.err_read, stdio.err_write, program);
+  }
+  return ok;
+}
+
+SysResult<void> set_up_attributes(SpawnSetup& setup, const std::string& program) {
+  sigset_t empty_mask;
+  sigemptyset(&empty_mask);
+  sigset_t default_signals;
+  sigfillset(&default_signals);
+  auto ok = spawn_call(posix_spawnattr_setsigmask(&setup.attr, &empty_mask),
+                       "posix_spawnattr_setsigmask", program);
+  if (ok) {
+    ok = spawn_call(posix_spawnattr_setsigdefault(&setup.attr, &default_signals),
+                    "posix_spawnattr_setsigdefault", program);
+  }
+  if (ok) {
+    ok = spawn_call(posix_spawnattr_setpgroup(&setup.attr, 0),
+                    "posix_spawnattr_setpgroup", program);
+  }
+  if (ok) {
+    const auto flags =
+        POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP;
+    ok = spawn_call(posix_spawnattr_setflags(&setup.attr, static_cast<short>(flags)),
+                    "posix_spawnattr_setflags", program);
+  }
+  return ok;
+}
+
+// The program to exec: argv[0] as given when it has a slash, else found on
+// PATH by find_executable (posix_spawnp would take an empty entry as ".").
+SysResult<std::string> program_path(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    return name;
+  }
+  auto found = find_executable(name);
+  if (!found) {
+    const bool absent = found.error().kind == ExecutableProblem::Kind::not_found;
+    return std::unexpected(SysError{"posix_spawn", name, absent ? ENOENT : EACCES});
+  }
+  return *found;
 }
 
 } // namespace
@@ -117,8 +218,8 @@ std::string ExitStatus::describe() const {
 }
 
 Child::Child(Child&& other) noexcept
-    : m_pid(std::exchange(other.m_pid, -1)), m_out(std::move(other.m_out)),
-      m_err(std::move(other.m_err)) {}
+    : m_pid(std::exchange(other.m_pid, -1)), m_pidfd(std::move(other.m_pidfd)),
+      m_out(std::move(other.m_out)), m_err(std::move(other.m_err)) {}
 
 Child& Child::operator=(Child&& other) noexcept {
   if (this != &other) {
@@ -126,6 +227,7 @@ Child& Child::operator=(Child&& other) noexcept {
       terminate();
     }
     m_pid = std::exchange(other.m_pid, -1);
+    m_pidfd = std::move(other.m_pidfd);
     m_out = std::move(other.m_out);
     m_err = std::move(other.m_err);
   }
@@ -143,10 +245,12 @@ ExitStatus Child::wait() {
   while (::waitpid(m_pid, &raw, 0) < 0) {
     if (errno != EINTR) {
       m_pid = -1;
+      m_pidfd.reset();
       return ExitStatus{};
     }
   }
   m_pid = -1;
+  m_pidfd.reset();
   return decode_status(raw);
 }
 
@@ -160,6 +264,7 @@ std::optional<ExitStatus> Child::try_wait() {
     return std::nullopt;
   }
   m_pid = -1;
+  m_pidfd.reset();
   if (r < 0) {
     return ExitStatus{};
   }
@@ -173,165 +278,64 @@ void Child::kill_group(int sig) noexcept {
 }
 
 ExitStatus Child::terminate(std::chrono::milliseconds grace) {
-  kill_group(SIGTERM);
-  const auto deadline = Clock::now() + grace;
-  while (Clock::now() < deadline) {
-    if (auto status = try_wait()) {
-      return *status;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (!running()) {
+    return ExitStatus{};
   }
-  kill_group(SIGKILL);
+  kill_group(SIGTERM);
+  pollfd ended{m_pidfd.get(), POLLIN, 0};
+  // A failed ppoll (it cannot fail on one valid descriptor) cuts the grace
+  // period short: SIGKILL and the blocking reap still end the child.
+  auto ready = poll_until({&ended, 1}, std::chrono::steady_clock::now() + grace);
+  if (!ready || *ready == 0) {
+    kill_group(SIGKILL);
+  }
   return wait();
 }
 
 SysResult<Child> spawn(const SpawnSpec& spec) {
   if (spec.argv.empty()) {
-    errno = EINVAL;
-    return std::unexpected(sys_error("posix_spawn", "(empty argv)"));
+    return std::unexpected(SysError{"posix_spawn", "(empty argv)", EINVAL});
+  }
+  const std::string& name = spec.argv[0];
+  auto program = program_path(name);
+  if (!program) {
+    return std::unexpected(program.error());
   }
   SpawnSetup setup;
-  UniqueFd out_read;
-  UniqueFd out_write;
-  UniqueFd err_read;
-  UniqueFd err_write;
-
-  if (spec.stdin_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&setup.actions, spec.stdin_fd, STDIN_FILENO);
-  } else {
-    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  ChildStdio stdio;
+  if (auto ok = setup.init(name); !ok) {
+    return std::unexpected(ok.error());
   }
-  if (spec.stdout_fd >= 0) {
-    posix_spawn_file_actions_adddup2(&setup.actions, spec.stdout_fd, STDOUT_FILENO);
-  } else if (spec.capture_stdout) {
-    auto pipe = make_pipe();
-    if (!pipe) {
-      return std::unexpected(pipe.error());
-    }
-    out_read = std::move(pipe->first);
-    out_write = std::move(pipe->second);
-    posix_spawn_file_actions_adddup2(&setup.actions, out_write.get(), STDOUT_FILENO);
-  } else {
-    posix_spawn_file_actions_addopen(&setup.actions, STDOUT_FILENO, "/dev/null", O_WRONLY,
-                                     0);
+  if (auto ok = set_up_stdio(spec, name, setup, stdio); !ok) {
+    return std::unexpected(ok.error());
   }
-  if (spec.capture_stderr) {
-    auto pipe = make_pipe();
-    if (!pipe) {
-      return std::unexpected(pipe.error());
-    }
-    err_read = std::move(pipe->first);
-    err_write = std::move(pipe->second);
-    posix_spawn_file_actions_adddup2(&setup.actions, err_write.get(), STDERR_FILENO);
+  if (auto ok = set_up_attributes(setup, name); !ok) {
+    return std::unexpected(ok.error());
   }
-
-  sigset_t empty_mask;
-  sigemptyset(&empty_mask);
-  sigset_t default_signals;
-  sigfillset(&default_signals);
-  posix_spawnattr_setsigmask(&setup.attr, &empty_mask);
-  posix_spawnattr_setsigdefault(&setup.attr, &default_signals);
-  posix_spawnattr_setpgroup(&setup.attr, 0);
-  posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                            POSIX_SPAWN_SETPGROUP);
-
   std::vector<std::string> argv = spec.argv;
   std::vector<std::string> env = child_environment(spec);
   auto argv_c = c_strings(argv);
   auto env_c = c_strings(env);
 
   pid_t pid = -1;
-  const int rc = ::posix_spawnp(&pid, argv_c[0], &setup.actions, &setup.attr,
-                                argv_c.data(), env_c.data());
+  const int rc = ::posix_spawn(&pid, program->c_str(), &setup.actions, &setup.attr,
+                               argv_c.data(), env_c.data());
   if (rc != 0) {
-    errno = rc;
-    return std::unexpected(sys_error("posix_spawn", spec.argv[0]));
+    return std::unexpected(SysError{"posix_spawn", name, rc});
   }
-  return Child(pid, std::move(out_read), std::move(err_read));
-}
-
-SysResult<Captured> run_capture(const SpawnSpec& spec, const CaptureLimits& limits) {
-  auto child = spawn(spec);
-  if (!child) {
-    return std::unexpected(child.error());
+  // The pid cannot be reused before we reap it, so opening its pidfd after
+  // the spawn is safe even if the child has already exited.
+  // Through syscall(2): glibc 2.36's <sys/pidfd.h> lacks extern "C".
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0U)));
+  if (!pidfd) {
+    SysError error = sys_error("pidfd_open", name);
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return std::unexpected(std::move(error));
   }
-  Captured result;
-  const auto deadline =
-      limits.timeout ? Clock::now() + *limits.timeout : Clock::time_point::max();
-  std::vector<char> buffer(64 * 1024);
-
-  while (child->out().valid() || child->err().valid()) {
-    if (const int sig = pending_signal(); sig != 0 && limits.interruptible) {
-      result.interrupted_by = sig;
-      break;
-    }
-    if (Clock::now() >= deadline) {
-      result.timed_out = true;
-      break;
-    }
-    pollfd fds[2];
-    nfds_t count = 0;
-    for (UniqueFd* fd : {&child->out(), &child->err()}) {
-      if (fd->valid()) {
-        fds[count++] = pollfd{fd->get(), POLLIN, 0};
-      }
-    }
-    const int ready = ::poll(fds, count, 100);
-    if (ready < 0 && errno != EINTR) {
-      return std::unexpected(sys_error("poll"));
-    }
-    bool drained = ready > 0;
-    for (nfds_t i = 0; ready > 0 && i < count; ++i) {
-      if (fds[i].revents == 0) {
-        continue;
-      }
-      const bool is_out = child->out().valid() && fds[i].fd == child->out().get();
-      UniqueFd& fd = is_out ? child->out() : child->err();
-      const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-      if (n == static_cast<ssize_t>(buffer.size())) {
-        drained = false;  // more may be waiting: no pause
-      }
-      if (n > 0) {
-        const auto size = static_cast<std::size_t>(n);
-        if (is_out && limits.on_stdout) {
-          limits.on_stdout(std::string_view(buffer.data(), size));
-        } else if (is_out) {
-          append(result.out, buffer.data(), size, limits.max_out, false);
-        } else {
-          append(result.err, buffer.data(), size, limits.max_err, true);
-        }
-      } else if (n == 0 || errno != EINTR) {
-        fd.reset();
-        drained = false;  // end of output: no pause
-      }
-    }
-    if (drained && limits.read_pause.count() > 0) {
-      std::this_thread::sleep_for(limits.read_pause);
-    }
-  }
-  if (result.interrupted_by != 0 || result.timed_out) {
-    result.status = child->terminate(std::chrono::seconds(2));
-    return result;
-  }
-  // Both pipes closed; the child may still run (it closed them itself).
-  while (true) {
-    if (auto status = child->try_wait()) {
-      result.status = *status;
-      break;
-    }
-    if (const int sig = pending_signal(); sig != 0 && limits.interruptible) {
-      result.interrupted_by = sig;
-      result.status = child->terminate(std::chrono::seconds(2));
-      break;
-    }
-    if (Clock::now() >= deadline) {
-      result.timed_out = true;
-      result.status = child->terminate(std::chrono::seconds(2));
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return result;
+  return Child(pid, std::move(pidfd), std::move(stdio.out_read),
+               std::move(stdio.err_read));
 }
 
 std::string last_line(const std::string& text) {
@@ -342,36 +346,6 @@ std::string last_line(const std::string& text) {
   const std::size_t start = text.rfind('\n', end);
   return text.substr(start == std::string::npos ? 0 : start + 1,
                      end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
-
-std::optional<std::string> find_executable(const std::string& name) {
-  auto is_executable = [](const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-           ::access(path.c_str(), X_OK) == 0;
-  };
-  if (name.empty()) {
-    return std::nullopt;
-  }
-  if (name.find('/') != std::string::npos) {
-    return is_executable(name) ? std::optional(name) : std::nullopt;
-  }
-  const char* path_env = std::getenv("PATH");
-  std::string path = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    const std::size_t next = std::min(path.find(':', pos), path.size());
-    std::string dir = path.substr(pos, next - pos);
-    if (dir.empty()) {
-      dir = ".";
-    }
-    std::string candidate = dir + "/" + name;
-    if (is_executable(candidate)) {
-      return candidate;
-    }
-    pos = next + 1;
-  }
-  return std::nullopt;
 }
 
 } // namespace odbox::util

@@ -582,7 +582,7 @@ TEST_P(SessionPurgeTest, BindMountOfTheSameFileSystemIsNotCrossed) {
 
 TEST_P(SessionPurgeTest, PendingSignalInterruptsBeforeRemoving) {
   write_file(m_sessions / "a", 1);
-  odbox::util::install_termination_handlers();
+  ASSERT_TRUE(odbox::util::install_termination_handlers());
   ::raise(SIGTERM);
   EXPECT_THROW((void)purge(), odbox::core::Interrupted);
   odbox::util::clear_pending_signal();

@@ -1,7 +1,10 @@
 #pragma once
 
+#include "odbox/core/dump_scanner.hpp"
 #include "odbox/util/atomic_file.hpp"
+#include "odbox/util/digest.hpp"
 #include "odbox/util/process.hpp"
+#include "odbox/util/progress.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -16,27 +19,34 @@ namespace odbox::core {
 
 // What to dump and where.
 struct DumpRequest {
-  std::string pg_dump;                 // path or name of pg_dump
-  std::vector<std::string> env;        // libpq environment for pg_dump (no password in argv)
+  std::string pg_dump;          // path or name of pg_dump
+  std::vector<std::string> env; // libpq environment for pg_dump (no password in argv)
   std::string database;
-  std::string snapshot_id;             // from SnapshotTransaction
+  std::string snapshot_id; // from SnapshotTransaction
   std::chrono::seconds lock_wait_timeout{600};
-  std::filesystem::path target;        // <area>/<db>.dump.sql
+  std::filesystem::path target; // <area>/<db>.dump.sql
 };
 
 // How the dump ended.
 struct DumpOutcome {
-  bool complete = false;        // pg_dump exited 0 and the completion marker is there
+  bool complete =
+      false; // pg_dump exited 0, and its header and completion marker are there
+  bool header_ok = false; // the stream starts with pg_dump's header
+  // Rows of the COPY block of public.ir_attachment, counted as they passed;
+  // nothing when the dump has no complete block of that table.
+  std::optional<std::uint64_t> attachment_rows;
   std::uint64_t bytes = 0;
   std::string sha256;
   double seconds = 0;
-  std::string error;            // one line, when not complete
+  std::string error; // one line, when not complete
 };
 
 // Streams `pg_dump --snapshot` (plain SQL) into a temporary file next to the
-// target, hashing on the fly (SHA-256), with the written pages dropped from
-// the page cache, in a thread of its own so that the file list and the file
-// store sync run meanwhile. Memory stays flat: one 1 MiB buffer.
+// target, hashing on the fly (SHA-256) and scanning it (PlainDumpScanner),
+// with the written pages dropped from the page cache, in a thread of its own
+// so that the file list and the file store sync run meanwhile. The thread
+// runs a util::ChildPump with this stream as its stdout sink. Memory stays
+// flat: one 1 MiB buffer (and a 1 MiB pipe).
 // Nothing replaces the previous dump until its file is committed; the
 // destructor of an uncommitted stream kills pg_dump and removes the temporary file.
 class DumpStream {
@@ -61,11 +71,18 @@ public:
 
 private:
   void pump() noexcept;
-  void pump_loop(util::Child& child);
+  // The pump's stdout sink, in its thread: write, hash, scan, progress.
+  void take(std::string_view chunk) noexcept;
+  void judge(const util::SysResult<util::Captured>& run);
 
   DumpRequest m_request;
   std::optional<util::AtomicFile> m_file;
-  std::optional<util::Child> m_child;
+  std::optional<util::ChildPump> m_pump;
+  util::Digest m_digest{util::Digest::Kind::sha256};
+  PlainDumpScanner m_scanner;
+  std::optional<util::Progress> m_progress;
+  std::string m_tail;        // the last bytes of the stream
+  std::string m_write_error; // set by take(); stops the pump
   std::thread m_thread;
   std::atomic<bool> m_stop{false};
   std::atomic<std::uint64_t> m_bytes{0};

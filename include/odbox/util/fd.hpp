@@ -1,6 +1,11 @@
 #pragma once
 
+#include "odbox/util/sys_error.hpp"
+
+#include <chrono>
 #include <cstddef>
+#include <poll.h>
+#include <span>
 #include <utility>
 
 namespace odbox::util {
@@ -37,5 +42,15 @@ private:
 // Writes all `size` bytes of `data` to `fd`, going on after short writes and
 // EINTR. False with errno set if a write fails (EIO if one writes nothing).
 [[nodiscard]] bool write_all(int fd, const void* data, std::size_t size) noexcept;
+
+// No deadline for poll_until().
+inline constexpr std::chrono::steady_clock::time_point k_no_deadline =
+    std::chrono::steady_clock::time_point::max();
+
+// Waits in ppoll until one of `fds` is ready or `deadline` passes, going on
+// after EINTR with the time left. The number of ready descriptors (0: the
+// deadline passed); fails with the call named when ppoll fails.
+SysResult<int> poll_until(std::span<pollfd> fds,
+                          std::chrono::steady_clock::time_point deadline);
 
 } // namespace odbox::util

@@ -235,7 +235,9 @@ int command_run(const Args& args) {
   const RunOptions options = parse_options(args);
   const auto seed = static_cast<std::uint64_t>(args.number(
       "seed", static_cast<std::int64_t>(std::random_device{}() & 0x7FFFFFFFU)));
-  odbox::util::install_termination_handlers();
+  if (auto installed = odbox::util::install_termination_handlers(); !installed) {
+    throw std::runtime_error(installed.error().message());
+  }
   EventLog events = args.has("events") ? EventLog(args.required("events")) : EventLog();
   PgConnection conn(options.db);
   conn.exec("SELECT 1 FROM ir_attachment LIMIT 1");
