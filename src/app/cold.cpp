@@ -1,5 +1,6 @@
 #include "odbox/app/commands.hpp"
 #include "odbox/core/backup.hpp"
+#include "odbox/core/preflight.hpp"
 #include "odbox/core/report.hpp"
 #include "odbox/core/run_lock.hpp"
 #include "odbox/core/session_purge.hpp"
@@ -34,10 +35,8 @@ void stopped_phase(const Config& config, std::vector<std::unique_ptr<DatabaseBac
   }
   throw_if_interrupted();
 
-  PurgeOptions purge{.dir = config.sessions(), .keep_newer = std::nullopt};
-  if (config.cold.sessions_keep_days) {
-    purge.keep_newer = std::chrono::seconds(*config.cold.sessions_keep_days * 86400LL);
-  }
+  const PurgeOptions purge{.dir = config.sessions(),
+                           .keep_newer = config.cold.sessions_keep_age()};
   const auto purge_start = std::chrono::steady_clock::now();
   const PurgeResult purged = purge_sessions(purge);
   const double purge_seconds = util::seconds_since(purge_start);
@@ -80,7 +79,7 @@ void stopped_phase(const Config& config, std::vector<std::unique_ptr<DatabaseBac
 } // namespace
 
 int run_cold(const Config& config, const CommonOptions& common, ServiceControl& services) {
-  const Tools tools = preflight(config);
+  const Tools tools = preflight(config, RunKind::cold);
   if (!services.exists(config.odoo_service)) {
     throw UsageError("service " + config.odoo_service +
                      " is not known to systemd: check --odoo-service (systemctl list-units "
@@ -179,6 +178,7 @@ int run_cold(const Config& config, const CommonOptions& common, ServiceControl& 
 }
 
 int run_cold_recover(const Config& config, ServiceControl& services) {
+  (void)require_program(config.tools.systemctl, "--systemctl", "systemd");
   const int started = recover_stopped_units(services, config.cold.marker_dir,
                                             config.cold.start_timeout);
   if (started == 0) {

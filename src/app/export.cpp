@@ -17,12 +17,11 @@ int run_export(const Config& config, const ExportFlags& flags) {
   if (flags.zip.empty()) {
     throw UsageError("export needs --zip FILE (where to write the archive)");
   }
+  validate_database_name(config.databases.front());
   const BackupArea area(config.basedir);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(area.root(), ec)) {
-    throw UsageError("no backup area at " + area.root().string() + ": check --basedir");
-  }
+  area.require_existing();
   const auto zip = std::filesystem::absolute(flags.zip);
+  std::error_code ec;
   if (!std::filesystem::is_directory(zip.parent_path(), ec)) {
     throw UsageError("cannot write " + zip.string() + ": " + zip.parent_path().string() +
                      " is not a directory");

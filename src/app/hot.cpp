@@ -11,7 +11,7 @@ namespace odbox::app {
 using namespace odbox::core;
 
 int run_hot(const Config& config, const CommonOptions& common) {
-  const Tools tools = preflight(config);
+  const Tools tools = preflight(config, RunKind::hot);
   const BackupArea area(config.basedir);
   area.prepare();
   const RunLock lock(area.lock_file(), "hot", config.wait_lock);

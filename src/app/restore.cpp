@@ -1,5 +1,6 @@
 #include "odbox/app/commands.hpp"
 #include "odbox/core/errors.hpp"
+#include "odbox/core/preflight.hpp"
 #include "odbox/core/restore.hpp"
 #include "odbox/core/run_lock.hpp"
 
@@ -13,11 +14,12 @@ int run_restore(const Config& config, const RestoreFlags& flags, ServiceControl&
   if (config.databases.size() != 1) {
     throw UsageError("restore takes exactly one --db NAME (the backup to restore)");
   }
-  const BackupArea area(config.basedir);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(area.root(), ec)) {
-    throw UsageError("no backup area at " + area.root().string() + ": check --basedir");
+  (void)require_program(config.tools.psql, "--psql", "postgresql-client");
+  if (flags.force) {
+    (void)require_program(config.tools.systemctl, "--systemctl", "systemd");
   }
+  const BackupArea area(config.basedir);
+  area.require_existing();
   // No backup may replace the dump while it is being read.
   const RunLock lock(area.lock_file(), "restore", config.wait_lock);
   const auto result = restore_backup(
@@ -28,7 +30,7 @@ int run_restore(const Config& config, const RestoreFlags& flags, ServiceControl&
       services);
   spdlog::info("restored {} as database {} with {} files in {}{}{}", config.databases.front(),
                result.target, result.files,
-               (config.data_dir / "filestore" / result.target).string(),
+               config.live_store(result.target).string(),
                result.replaced ? " (replaced the previous one)" : "",
                result.new_identity ? ", new database.uuid" : "");
   return 0;

@@ -1,5 +1,6 @@
 #include "odbox/app/commands.hpp"
 #include "odbox/core/errors.hpp"
+#include "odbox/core/preflight.hpp"
 #include "odbox/core/status.hpp"
 #include "odbox/core/verify.hpp"
 #include "odbox/util/time.hpp"
@@ -16,11 +17,11 @@ int run_verify(const Config& config, const CommonOptions& common, const VerifyFl
   for (const auto& db : config.databases) {
     validate_database_name(db);
   }
-  const BackupArea area(config.basedir);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(area.root(), ec)) {
-    throw UsageError("no backup area at " + area.root().string() + ": check --basedir");
+  if (flags.restore_test) {
+    (void)require_program(config.tools.psql, "--psql", "postgresql-client");
   }
+  const BackupArea area(config.basedir);
+  area.require_existing();
   const auto databases = config.databases.empty() ? databases_in_area(area) : config.databases;
   if (databases.empty()) {
     throw RunError("no backup in " + area.root().string() + " (no *.manifest.json)");

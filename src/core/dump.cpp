@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <poll.h>
-#include <regex>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -57,15 +56,6 @@ bool dump_tail_is_complete(std::string_view tail) {
     rest.remove_prefix(eol + 1);
   }
   return true;
-}
-
-int pg_dump_major_version(const std::string& version_output) {
-  static const std::regex k_version(R"(\(PostgreSQL\)\s+(\d+))");
-  std::smatch m;
-  if (std::regex_search(version_output, m, k_version)) {
-    return std::stoi(m[1].str());
-  }
-  return 0;
 }
 
 DumpStream::DumpStream(DumpRequest request) : m_request(std::move(request)) {

@@ -5,6 +5,7 @@
 #include "odbox/core/dump.hpp"
 #include "odbox/core/filestore.hpp"
 #include "odbox/core/manifest.hpp"
+#include "odbox/core/preflight.hpp"
 #include "odbox/core/snapshot.hpp"
 
 #include <chrono>
@@ -14,19 +15,6 @@
 #include <string>
 
 namespace odbox::core {
-
-// The external programs, resolved by preflight.
-struct Tools {
-  std::string pg_dump;
-  std::string pg_dump_version;  // "15.20"
-  std::string rsync;
-};
-
-// Preflight shared by hot and cold, before anything is touched: the
-// configuration, the tools, PostgreSQL, each database (exists, is an Odoo
-// database, pg_dump new enough) and the backup area. Throws UsageError
-// (exit 2) or RunError (exit 1, e.g. PostgreSQL unreachable).
-Tools preflight(const Config& config);
 
 // One database's backup, in the steps that hot and cold sequence
 // differently (cold stops Odoo between presync() and open_snapshot(), and
