@@ -6,6 +6,7 @@
 #include "odbox/core/session_purge.hpp"
 #include "odbox/util/time.hpp"
 
+#include <CLI/CLI.hpp>
 #include <future>
 #include <iostream>
 #include <memory>
@@ -15,6 +16,29 @@
 namespace odbox::app {
 
 using namespace odbox::core;
+
+void add_cold_options(CLI::App& cmd, CommandLine& line) {
+  SettingFlags& flags = line.settings;
+  add_run_options(cmd, flags);
+  cmd.add_flag("--full-downtime", flags.full_downtime,
+               "keep Odoo stopped until the dump is finished too");
+  add_sessions_keep_days_option(cmd, flags);
+  cmd.add_option("--stop-timeout", flags.stop_timeout,
+                 "how long Odoo may take to stop (" + range_help(k_stop_timeout_range) +
+                     "; default 120)")
+      ->type_name("SECONDS")
+      ->check(in_range(k_stop_timeout_range));
+  cmd.add_option("--start-timeout", flags.start_timeout,
+                 "how long Odoo may take to start (" + range_help(k_start_timeout_range) +
+                     "; default 120)")
+      ->type_name("SECONDS")
+      ->check(in_range(k_start_timeout_range));
+  add_marker_option(cmd, flags);
+}
+
+void add_cold_recover_options(CLI::App& cmd, CommandLine& line) {
+  add_marker_option(cmd, line.settings);
+}
 
 namespace {
 

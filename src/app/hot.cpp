@@ -3,12 +3,17 @@
 #include "odbox/core/report.hpp"
 #include "odbox/core/run_lock.hpp"
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <spdlog/spdlog.h>
 
 namespace odbox::app {
 
 using namespace odbox::core;
+
+void add_hot_options(CLI::App& cmd, CommandLine& line) {
+  add_run_options(cmd, line.settings);
+}
 
 int run_hot(const Config& config, const CommonOptions& common) {
   const Tools tools = preflight(config, RunKind::hot);
