@@ -150,8 +150,8 @@ Manifest DatabaseBackup::finish() {
   m_manifest.dump_seconds = outcome.seconds;
   throw_if_interrupted();
   if (!outcome.complete) {
-    throw RunError(m_database + ": " + outcome.error +
-                   "; the previous dump is kept unchanged");
+    // The caller names the database: hot and cold prefix each one's error.
+    throw RunError(outcome.error + "; the previous dump is kept unchanged");
   }
   m_snapshot->finish();
   spdlog::info("{}: dump complete, {} in {}", m_database, util::format_bytes(outcome.bytes),
