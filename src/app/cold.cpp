@@ -1,14 +1,39 @@
 #include "odbox/app/commands.hpp"
 #include "odbox/app/sequences.hpp"
 #include "odbox/core/errors.hpp"
+#include "odbox/core/preflight.hpp"
 #include "odbox/util/time.hpp"
 
+#include <CLI/CLI.hpp>
 #include <future>
 #include <spdlog/spdlog.h>
 
 namespace odbox::app {
 
 using namespace odbox::core;
+
+void add_cold_options(CLI::App& cmd, CommandLine& line) {
+  SettingFlags& flags = line.settings;
+  add_run_options(cmd, flags);
+  cmd.add_flag("--full-downtime", flags.full_downtime,
+               "keep Odoo stopped until the dump is finished too");
+  add_sessions_keep_days_option(cmd, flags);
+  cmd.add_option("--stop-timeout", flags.stop_timeout,
+                 "how long Odoo may take to stop (" + range_help(k_stop_timeout_range) +
+                     "; default 120)")
+      ->type_name("SECONDS")
+      ->check(in_range(k_stop_timeout_range));
+  cmd.add_option("--start-timeout", flags.start_timeout,
+                 "how long Odoo may take to start (" + range_help(k_start_timeout_range) +
+                     "; default 120)")
+      ->type_name("SECONDS")
+      ->check(in_range(k_start_timeout_range));
+  add_marker_option(cmd, flags);
+}
+
+void add_cold_recover_options(CLI::App& cmd, CommandLine& line) {
+  add_marker_option(cmd, line.settings);
+}
 
 namespace {
 
@@ -129,7 +154,7 @@ void cold_sequence(BackupRun& run, ServiceControl& services, SessionsCleanup& se
 
 int run_cold(const Config& config, const CommonOptions& common,
              ServiceControl& services) {
-  const Tools tools = preflight(config);
+  const Tools tools = preflight(config, RunKind::cold);
   if (!services.exists(config.odoo_service)) {
     throw UsageError(
         "service " + config.odoo_service +
@@ -143,6 +168,7 @@ int run_cold(const Config& config, const CommonOptions& common,
 }
 
 int run_cold_recover(const Config& config, ServiceControl& services) {
+  (void)require_program(config.tools.systemctl, "--systemctl", "systemd");
   const int started =
       recover_stopped_units(services, config.cold.marker_dir, config.cold.start_timeout);
   if (started == 0) {

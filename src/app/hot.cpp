@@ -1,12 +1,19 @@
 #include "odbox/app/commands.hpp"
 #include "odbox/app/sequences.hpp"
 #include "odbox/core/errors.hpp"
+#include "odbox/core/preflight.hpp"
+
+#include <CLI/CLI.hpp>
 
 #include <spdlog/spdlog.h>
 
 namespace odbox::app {
 
 using namespace odbox::core;
+
+void add_hot_options(CLI::App& cmd, CommandLine& line) {
+  add_run_options(cmd, line.settings);
+}
 
 void hot_sequence(BackupRun& run, Backups& backups) {
   run.each(
@@ -26,7 +33,7 @@ void hot_sequence(BackupRun& run, Backups& backups) {
 }
 
 int run_hot(const Config& config, const CommonOptions& common) {
-  const Tools tools = preflight(config);
+  const Tools tools = preflight(config, RunKind::hot);
   BackupRun run(config, "hot");
   Backups backups = make_backups(config, run.area(), tools, "hot");
   return run.run(common, [&] { hot_sequence(run, backups); });

@@ -1,27 +1,38 @@
+#include "odbox/core/verify.hpp"
+
 #include "odbox/app/commands.hpp"
 #include "odbox/core/errors.hpp"
-#include "odbox/core/status.hpp"
-#include "odbox/core/verify.hpp"
+#include "odbox/core/preflight.hpp"
 #include "odbox/util/time.hpp"
 
+#include <CLI/CLI.hpp>
 #include <iostream>
-#include <map>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 namespace odbox::app {
 
 using namespace odbox::core;
 
-int run_verify(const Config& config, const CommonOptions& common, const VerifyFlags& flags) {
+void add_verify_options(CLI::App& cmd, CommandLine& line) {
+  cmd.add_flag("--deep", line.verify.deep,
+               "also re-hash every mirrored file against its name");
+  cmd.add_flag("--restore-test", line.verify.restore_test,
+               "also load each dump into a scratch database (then dropped)");
+}
+
+int run_verify(const Config& config, const CommonOptions& common,
+               const VerifyFlags& flags) {
   for (const auto& db : config.databases) {
     validate_database_name(db);
   }
-  const BackupArea area(config.basedir);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(area.root(), ec)) {
-    throw UsageError("no backup area at " + area.root().string() + ": check --basedir");
+  if (flags.restore_test) {
+    (void)require_program(config.tools.psql, "--psql", "postgresql-client");
   }
-  const auto databases = config.databases.empty() ? databases_in_area(area) : config.databases;
+  const BackupArea area(config.basedir);
+  area.require_existing();
+  const auto databases =
+      config.databases.empty() ? databases_in_area(area) : config.databases;
   if (databases.empty()) {
     throw RunError("no backup in " + area.root().string() + " (no *.manifest.json)");
   }
@@ -39,8 +50,9 @@ int run_verify(const Config& config, const CommonOptions& common, const VerifyFl
     if (report.problems.empty()) {
       spdlog::info("{}: sound — dump {} checked, {} referenced files present{}{}", db,
                    util::format_bytes(report.dump_bytes), report.files_checked,
-                   flags.deep ? ", " + std::to_string(report.files_hashed) + " files re-hashed"
-                              : "",
+                   flags.deep
+                       ? ", " + std::to_string(report.files_hashed) + " files re-hashed"
+                       : "",
                    report.restore_tested ? ", test restore passed" : "");
     }
     sound = sound && report.problems.empty();
@@ -56,46 +68,6 @@ int run_verify(const Config& config, const CommonOptions& common, const VerifyFl
     std::cout << reports.dump(2) << std::endl;
   }
   return sound ? 0 : static_cast<int>(ExitCode::inconsistent);
-}
-
-int run_status(const Config& config, const CommonOptions& common, const StatusFlags& flags) {
-  const BackupArea area(config.basedir);
-  std::optional<std::chrono::seconds> max_age;
-  if (!flags.max_age.empty()) {
-    max_age = util::parse_duration(flags.max_age);
-    if (!max_age) {
-      throw UsageError("--max-age '" + flags.max_age +
-                       "' is not a duration (e.g. 26h, 90min, 2d)");
-    }
-  }
-  const auto entries = read_status(area, config.databases);
-  if (common.json) {
-    std::cout << status_json(entries).dump(2) << std::endl;
-  } else {
-    std::cout << format_status(entries);
-  }
-  if (!max_age) {
-    return 0;
-  }
-  // Per database: the newest success of any kind must be recent enough.
-  std::map<std::string, std::optional<double>> newest;
-  for (const auto& e : entries) {
-    auto& best = newest[e.database];
-    if (e.age_seconds && (!best || *e.age_seconds < *best)) {
-      best = e.age_seconds;
-    }
-  }
-  int code = 0;
-  for (const auto& [db, age] : newest) {
-    if (!age || *age > static_cast<double>(max_age->count())) {
-      spdlog::error("{}: last successful backup {} (more than {} ago)", db,
-                    age ? util::format_duration(std::chrono::duration<double>(*age)) + " ago"
-                        : "never",
-                    flags.max_age);
-      code = static_cast<int>(ExitCode::inconsistent);
-    }
-  }
-  return code;
 }
 
 } // namespace odbox::app

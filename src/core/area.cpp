@@ -23,7 +23,7 @@ std::filesystem::path BackupArea::references(const std::string& db) const {
   return root() / (db + ".files.tsv");
 }
 std::filesystem::path BackupArea::mirror(const std::string& db) const {
-  return root() / "filestore" / db;
+  return mirrors() / db;
 }
 
 void BackupArea::check_writable() const {
@@ -51,6 +51,39 @@ void BackupArea::check_writable() const {
                        util::errno_text(errno) + "): check --basedir");
     }
     probe = probe.parent_path();
+  }
+}
+
+void BackupArea::check_layout(const std::vector<std::string>& databases) const {
+  std::vector<std::filesystem::path> dirs{root(), mirrors()};
+  for (const auto& db : databases) {
+    dirs.push_back(mirror(db));
+  }
+  for (const auto& dir : dirs) {
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0) {
+      if (errno == ENOENT) {
+        continue;
+      }
+      throw UsageError("backup area: cannot access " + dir.string() + " (" +
+                       util::errno_text(errno) + "): check --basedir");
+    }
+    if (S_ISLNK(st.st_mode)) {
+      throw UsageError("backup area: " + dir.string() +
+                       " is a symbolic link: refusing to follow it; move it aside, or "
+                       "point --basedir at the real directory");
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      throw UsageError("backup area: " + dir.string() +
+                       " is not a directory: move it aside (check --basedir)");
+    }
+  }
+}
+
+void BackupArea::require_existing() const {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(root(), ec)) {
+    throw UsageError("no backup area at " + root().string() + ": check --basedir");
   }
 }
 
@@ -96,7 +129,7 @@ void BackupArea::prepare() const {
   }
   ensure_private_dir(m_basedir);
   ensure_private_dir(root());
-  ensure_private_dir(root() / "filestore");
+  ensure_private_dir(mirrors());
 }
 
 int BackupArea::remove_stale_temporaries() const {

@@ -2,7 +2,6 @@
 
 #include "odbox/core/errors.hpp"
 #include "odbox/util/log.hpp"
-#include "odbox/util/process.hpp"
 #include "odbox/util/time.hpp"
 #include "odbox/version.hpp"
 
@@ -13,29 +12,6 @@ namespace odbox::core {
 namespace {
 
 std::string now_rfc3339() { return util::rfc3339(std::chrono::system_clock::now()); }
-
-std::string require_tool(const std::string& name, const std::string& option,
-                         const std::string& package) {
-  auto path = util::find_executable(name);
-  if (!path && path.error().kind != util::ExecutableProblem::Kind::not_found) {
-    throw UsageError(path.error().describe() + ": give the path of the program with " + option);
-  }
-  if (!path) {
-    throw UsageError(name + " not found: install " + package + " or give its path with " +
-                     option);
-  }
-  return *path;
-}
-
-std::string tool_version_line(const std::string& program) {
-  util::SpawnSpec spec;
-  spec.argv = {program, "--version"};
-  auto run = util::run_capture(spec, {.timeout = std::chrono::seconds(30)});
-  if (!run || !run->status.success()) {
-    throw UsageError(program + " --version failed: is it really " + program + "?");
-  }
-  return util::last_line(run->out.substr(0, run->out.find('\n')));
-}
 
 // Installed modules and the Odoo series (from base's version, "17.0.1.3" ->
 // "17.0"), read in the snapshot, for exports Odoo's database manager restores.
@@ -59,41 +35,6 @@ void read_odoo_modules(PgConnection& conn, Manifest& manifest) {
 
 } // namespace
 
-Tools preflight(const Config& config) {
-  validate_config(config);
-  Tools tools;
-  tools.pg_dump = require_tool(config.tools.pg_dump, "--pg-dump", "postgresql-client");
-  tools.rsync = require_tool(config.tools.rsync, "--rsync", "rsync");
-  const std::string version_line = tool_version_line(tools.pg_dump);
-  const int dump_major = pg_dump_major_version(version_line);
-  if (dump_major == 0) {
-    throw UsageError(tools.pg_dump + " does not look like pg_dump ('" + version_line +
-                     "'): check --pg-dump");
-  }
-  if (const auto pos = version_line.find(')'); pos != std::string::npos) {
-    const auto rest = version_line.substr(pos + 1);
-    const auto start = rest.find_first_not_of(' ');
-    tools.pg_dump_version = rest.substr(start, rest.find(' ', start) - start);
-  }
-  (void)conninfo_environment(config.conninfo);  // malformed conninfo: UsageError
-  for (const auto& db : config.databases) {
-    PgConnection conn(config.conninfo, db, "odbox-backup preflight");
-    if (!has_ir_attachment(conn)) {
-      throw UsageError("database '" + db +
-                       "' has no ir_attachment table: it is not an Odoo database (check --db)");
-    }
-    const int server_major = conn.server_version() / 10000;
-    if (dump_major < server_major) {
-      throw UsageError(tools.pg_dump + " is version " + std::to_string(dump_major) +
-                       " but the server runs " + conn.server_version_text() +
-                       ": install postgresql-client-" + std::to_string(server_major) +
-                       " and point --pg-dump at it");
-    }
-  }
-  BackupArea(config.basedir).check_writable();
-  return tools;
-}
-
 DatabaseBackup::DatabaseBackup(const Config& config, const BackupArea& area,
                                const Tools& tools, std::string database, std::string kind)
     : m_config(config), m_area(area), m_tools(tools), m_database(std::move(database)) {
@@ -109,10 +50,6 @@ DatabaseBackup::~DatabaseBackup() {
   if (m_dump) {
     m_dump->abort();
   }
-}
-
-std::filesystem::path DatabaseBackup::live_store() const {
-  return m_config.data_dir / "filestore" / m_database;
 }
 
 void DatabaseBackup::timed(const std::string& phase, const std::function<void()>& step) {
@@ -133,7 +70,7 @@ void DatabaseBackup::presync() {
   begin();
   timed("presync", [&] {
     spdlog::info("{}: copying the file store while Odoo runs", m_database);
-    mirror_filestore(live_store(), m_area.mirror(m_database),
+    mirror_filestore(m_config.live_store(m_database), m_area.mirror(m_database),
                      {.rsync = m_tools.rsync, .progress = util::stderr_is_terminal()});
   });
 }
@@ -186,7 +123,7 @@ void DatabaseBackup::sync(bool listed) {
     if (listed) {
       m_listing.emplace();
     }
-    mirror_filestore(live_store(), m_area.mirror(m_database),
+    mirror_filestore(m_config.live_store(m_database), m_area.mirror(m_database),
                      {.rsync = m_tools.rsync, .progress = false, .listing = listing()});
   });
 }
@@ -223,7 +160,7 @@ void DatabaseBackup::settle() {
   std::future<MirrorScan> scan = std::async(std::launch::async, [this] {
     MirrorScan found;
     timed("prune_scan", [&] {
-      found = scan_mirror(m_area.mirror(m_database), live_store(), listing());
+      found = scan_mirror(m_area.mirror(m_database), m_config.live_store(m_database), listing());
     });
     return found;
   });

@@ -1,108 +1,15 @@
 #include "odbox/core/config.hpp"
 
 #include "odbox/core/errors.hpp"
+#include "odbox/util/sys_error.hpp"
+#include "odbox/util/text.hpp"
 
-#include <fstream>
-#include <nlohmann/json.hpp>
+#include <cerrno>
 #include <set>
-#include <sstream>
 #include <sys/stat.h>
 
 namespace odbox::core {
 namespace {
-
-using nlohmann::json;
-
-// Reads typed values from one JSON object, refusing unknown keys so a typo
-// in the config file is an error instead of a silently ignored setting.
-class ObjectReader {
-public:
-  ObjectReader(const json& object, std::string where, std::string file)
-      : m_object(object), m_where(std::move(where)), m_file(std::move(file)) {
-    if (!m_object.is_object()) {
-      fail(m_where.empty() ? "the top level" : m_where, "must be a JSON object");
-    }
-  }
-
-  template <typename T> void get(const std::string& key, T& out) {
-    m_known.insert(key);
-    const auto it = m_object.find(key);
-    if (it == m_object.end() || it->is_null()) {
-      return;
-    }
-    try {
-      out = it->template get<T>();
-    } catch (const json::exception&) {
-      fail(path(key), std::string("must be ") + type_name<T>());
-    }
-  }
-
-  void get_seconds(const std::string& key, std::chrono::seconds& out) {
-    long long value = out.count();
-    get(key, value);
-    if (value < 0) {
-      fail(path(key), "must not be negative");
-    }
-    out = std::chrono::seconds(value);
-  }
-
-  const json* child(const std::string& key) {
-    m_known.insert(key);
-    const auto it = m_object.find(key);
-    return it == m_object.end() || it->is_null() ? nullptr : &*it;
-  }
-
-  [[nodiscard]] std::string path(const std::string& key) const {
-    return m_where.empty() ? key : m_where + "." + key;
-  }
-
-  void reject_unknown() const {
-    for (const auto& [key, value] : m_object.items()) {
-      if (!m_known.contains(key)) {
-        fail(path(key), "is not a known setting (see the configuration reference in the README)");
-      }
-    }
-  }
-
-  [[noreturn]] void fail(const std::string& key, const std::string& problem) const {
-    throw UsageError("config file " + m_file + ": '" + key + "' " + problem);
-  }
-
-private:
-  template <typename T> static const char* type_name() {
-    if constexpr (std::is_same_v<T, bool>) {
-      return "true or false";
-    } else if constexpr (std::is_integral_v<T>) {
-      return "a whole number";
-    } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-      return "a list of strings";
-    } else {
-      return "a string";
-    }
-  }
-
-  const json& m_object;
-  std::string m_where;
-  std::string m_file;
-  std::set<std::string> m_known;
-};
-
-void read_cold(ObjectReader& parent, const json& object, const std::string& file,
-               ColdSettings& cold) {
-  ObjectReader reader(object, parent.path("cold"), file);
-  reader.get("full_downtime", cold.full_downtime);
-  int keep_days = cold.sessions_keep_days.value_or(-1);
-  reader.get("sessions_keep_days", keep_days);
-  if (keep_days >= 0) {
-    cold.sessions_keep_days = keep_days;
-  }
-  reader.get_seconds("stop_timeout_seconds", cold.stop_timeout);
-  reader.get_seconds("start_timeout_seconds", cold.start_timeout);
-  std::string marker_dir = cold.marker_dir.string();
-  reader.get("marker_dir", marker_dir);
-  cold.marker_dir = marker_dir;
-  reader.reject_unknown();
-}
 
 bool is_inside(const std::filesystem::path& inner, const std::filesystem::path& outer) {
   auto o = outer.begin();
@@ -127,73 +34,30 @@ void require_absolute(const std::filesystem::path& p, const std::string& option)
   }
   if (!p.is_absolute()) {
     throw UsageError(option + " must be an absolute path, not '" + p.string() +
-                     "' (write it from the root, e.g. /" + p.relative_path().string() + ")");
+                     "' (write it from the root, e.g. /" + p.relative_path().string() +
+                     ")");
   }
 }
 
 } // namespace
 
-void load_config_file(const std::filesystem::path& file, Config& config) {
-  std::ifstream in(file);
-  if (!in) {
-    throw UsageError("cannot read config file " + file.string() +
-                     ": no such file or not readable (check --config)");
+std::string SettingRange::describe() const {
+  std::string text =
+      "a whole number of " + std::string(unit) + " from " + std::to_string(min);
+  if (!min_note.empty()) {
+    text += " (" + std::string(min_note) + ")";
   }
-  json root;
-  try {
-    root = json::parse(in);
-  } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    if (const auto pos = what.find("parse error at"); pos != std::string::npos) {
-      what = what.substr(pos);
-    }
-    throw UsageError("config file " + file.string() + " is not valid JSON: " + what);
-  }
-  const std::string name = file.string();
-  ObjectReader reader(root, "", name);
+  return text + " to " + std::to_string(max);
+}
 
-  std::string basedir = config.basedir.string();
-  reader.get("basedir", basedir);
-  config.basedir = basedir;
-  reader.get("databases", config.databases);
-  std::string data_dir = config.data_dir.string();
-  reader.get("data_dir", data_dir);
-  config.data_dir = data_dir;
-  std::string sessions_dir;
-  reader.get("sessions_dir", sessions_dir);
-  if (!sessions_dir.empty()) {
-    config.sessions_dir = sessions_dir;
-  }
-  reader.get("odoo_service", config.odoo_service);
-  reader.get("log_level", config.log_level);
-  reader.get_seconds("lock_wait_timeout_seconds", config.lock_wait_timeout);
-  std::string metrics_file;
-  reader.get("metrics_file", metrics_file);
-  if (!metrics_file.empty()) {
-    config.metrics_file = metrics_file;
-  }
-  if (const json* postgres = reader.child("postgres")) {
-    ObjectReader pg(*postgres, "postgres", name);
-    pg.get("conninfo", config.conninfo);
-    pg.reject_unknown();
-  }
-  if (const json* tools = reader.child("tools")) {
-    ObjectReader t(*tools, "tools", name);
-    t.get("pg_dump", config.tools.pg_dump);
-    t.get("psql", config.tools.psql);
-    t.get("rsync", config.tools.rsync);
-    t.get("systemctl", config.tools.systemctl);
-    t.reject_unknown();
-  }
-  if (const json* cold = reader.child("cold")) {
-    read_cold(reader, *cold, name, config.cold);
-  }
-  reader.reject_unknown();
+std::optional<long long> SettingRange::parse(std::string_view text) const {
+  const auto value = util::parse_decimal(text);
+  return value && contains(*value) ? value : std::nullopt;
 }
 
 void validate_database_name(const std::string& name) {
   const auto fail = [&](const std::string& why) {
-    throw UsageError("invalid database name '" + name + "': " + why +
+    throw UsageError("invalid database name '" + util::printable(name) + "': " + why +
                      " (use letters, digits, '_', '.' and '-', as Odoo does)");
   };
   if (name.empty()) {
@@ -213,23 +77,50 @@ void validate_database_name(const std::string& name) {
                     (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
     if (!ok) {
       fail(c == '/' ? std::string("it contains '/'")
-                    : "it contains the character '" + std::string(1, c) + "'");
+                    : "it contains the character '" + util::printable(std::string(1, c)) +
+                          "'");
     }
   }
 }
 
-void validate_config(const Config& config) {
-  if (config.databases.empty()) {
+namespace {
+
+void validate_databases(const std::vector<std::string>& databases) {
+  if (databases.empty()) {
     throw UsageError("no database given: name it with --db NAME or \"databases\" in the "
                      "config file");
   }
   std::set<std::string> seen;
-  for (const auto& db : config.databases) {
+  for (const auto& db : databases) {
     validate_database_name(db);
     if (!seen.insert(db).second) {
       throw UsageError("database '" + db + "' is given twice: name each database once");
     }
   }
+}
+
+void require_in_range(long long value, const SettingRange& range,
+                      const std::string& option) {
+  if (!range.contains(value)) {
+    throw UsageError(option + " is " + std::to_string(value) + ": give " +
+                     range.describe());
+  }
+}
+
+void validate_ranges(const Config& config) {
+  require_in_range(config.lock_wait_timeout.count(), k_lock_wait_timeout_range,
+                   "--lock-wait-timeout");
+  require_in_range(config.cold.stop_timeout.count(), k_stop_timeout_range,
+                   "--stop-timeout");
+  require_in_range(config.cold.start_timeout.count(), k_start_timeout_range,
+                   "--start-timeout");
+  if (config.cold.sessions_keep_days) {
+    require_in_range(*config.cold.sessions_keep_days, k_sessions_keep_days_range,
+                     "--sessions-keep-days");
+  }
+}
+
+void validate_absolute_paths(const Config& config) {
   if (config.basedir.empty()) {
     throw UsageError("--basedir is empty: give the backup area's absolute path");
   }
@@ -246,7 +137,34 @@ void validate_config(const Config& config) {
   if (config.metrics_file) {
     require_absolute(*config.metrics_file, "--metrics-file");
   }
+}
 
+// Odoo's data_dir, and a sessions directory given explicitly, are there.
+void validate_existing_dirs(const Config& config) {
+  const auto problem = [](const std::filesystem::path& dir) -> std::string {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) {
+      return errno == ENOENT ? "does not exist"
+                             : "cannot be read (" + util::errno_text(errno) + ")";
+    }
+    return S_ISDIR(st.st_mode) ? "" : "is not a directory";
+  };
+  if (const auto why = problem(config.data_dir); !why.empty()) {
+    throw UsageError("Odoo data directory " + config.data_dir.string() + " " + why +
+                     ": check --data-dir (Odoo's data_dir setting)");
+  }
+  if (!config.sessions_dir) {
+    return; // <data_dir>/sessions may not exist yet: nothing to purge then
+  }
+  if (const auto why = problem(*config.sessions_dir); !why.empty()) {
+    throw UsageError(
+        "the sessions directory " + config.sessions_dir->string() + " " + why +
+        ": point --sessions-dir at Odoo's sessions directory, or leave it out "
+        "for <data_dir>/sessions");
+  }
+}
+
+void validate_overlaps(const Config& config) {
   const auto base = normalized(config.basedir);
   const auto data = normalized(config.data_dir);
   if (is_inside(base, data)) {
@@ -259,20 +177,26 @@ void validate_config(const Config& config) {
                      " is inside the backup area " + config.basedir.string() +
                      ": put --basedir on another path");
   }
-  struct stat st {};
-  if (::stat(config.data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw UsageError("Odoo data directory " + config.data_dir.string() +
-                     " does not exist: check --data-dir (Odoo's data_dir setting)");
-  }
   // The session purge deletes every regular file below the sessions
   // directory: it must hold neither the backups nor the file store.
   const auto sessions = normalized(config.sessions());
+  const auto stores = normalized(config.live_stores());
   if (is_inside(sessions, base) || is_inside(base, sessions) ||
-      is_inside(data / "filestore", sessions) || is_inside(sessions, data / "filestore")) {
+      is_inside(stores, sessions) || is_inside(sessions, stores)) {
     throw UsageError("the sessions directory " + config.sessions().string() +
                      " overlaps the backup area or the file store: point --sessions-dir "
                      "at Odoo's sessions directory");
   }
+}
+
+} // namespace
+
+void validate_config(const Config& config) {
+  validate_databases(config.databases);
+  validate_ranges(config);
+  validate_absolute_paths(config);
+  validate_overlaps(config);
+  validate_existing_dirs(config);
 }
 
 } // namespace odbox::core

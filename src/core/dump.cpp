@@ -4,7 +4,6 @@
 #include "odbox/util/signals.hpp"
 #include "odbox/util/time.hpp"
 
-#include <regex>
 #include <spdlog/spdlog.h>
 
 namespace odbox::core {
@@ -51,15 +50,6 @@ bool dump_tail_is_complete(std::string_view tail) {
     rest.remove_prefix(eol + 1);
   }
   return true;
-}
-
-int pg_dump_major_version(const std::string& version_output) {
-  static const std::regex k_version(R"(\(PostgreSQL\)\s+(\d+))");
-  std::smatch m;
-  if (std::regex_search(version_output, m, k_version)) {
-    return std::stoi(m[1].str());
-  }
-  return 0;
 }
 
 DumpStream::DumpStream(DumpRequest request) : m_request(std::move(request)) {

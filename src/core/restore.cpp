@@ -105,7 +105,7 @@ RestoreResult restore_backup(const Config& config, const BackupArea& area,
 
   PgConnection admin(config.conninfo, "postgres", "odbox-backup restore");
   const bool exists = database_exists(admin, target);
-  const auto target_store = config.data_dir / "filestore" / target;
+  const auto target_store = config.live_store(target);
   if (exists && !request.force) {
     throw UsageError("database '" + target + "' exists: restore under another name with "
                      "--target-db NEW, or replace it with --force (Odoo is stopped meanwhile)");
@@ -136,8 +136,9 @@ RestoreResult restore_backup(const Config& config, const BackupArea& area,
     result.new_identity = true;
   }
 
-  std::filesystem::create_directories(config.data_dir / "filestore");
-  StagedDirectory staged_store(config.data_dir / "filestore" / ("." + target + ".odbox-restore-" + suffix));
+  std::filesystem::create_directories(config.live_stores());
+  StagedDirectory staged_store(config.live_stores() /
+                               ("." + target + ".odbox-restore-" + suffix));
   result.files = copy_filestore(config, area.mirror(request.database), staged_store.path());
   throw_if_interrupted();
 
@@ -157,8 +158,7 @@ RestoreResult restore_backup(const Config& config, const BackupArea& area,
   staged.keep();
   std::error_code ec;
   if (std::filesystem::exists(target_store, ec)) {
-    const auto old = config.data_dir / "filestore" /
-                     ("." + target + ".odbox-replaced-" + suffix);
+    const auto old = config.live_stores() / ("." + target + ".odbox-replaced-" + suffix);
     std::filesystem::rename(target_store, old);
     std::filesystem::remove_all(old, ec);
   }

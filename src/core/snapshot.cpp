@@ -36,14 +36,19 @@ bool has_ir_attachment(PgConnection& conn) {
   return !rows.empty() && rows[0][0] == std::optional<std::string>("t");
 }
 
+void require_odoo_database(PgConnection& conn, const std::string& dbname) {
+  if (!has_ir_attachment(conn)) {
+    throw UsageError(
+        "database '" + dbname +
+        "' has no ir_attachment table: it is not an Odoo database (check --db)");
+  }
+}
+
 SnapshotTransaction::SnapshotTransaction(const std::string& conninfo,
                                          const std::string& dbname,
                                          std::chrono::seconds lock_timeout)
     : m_conn(conninfo, dbname, "odbox-backup snapshot") {
-  if (!has_ir_attachment(m_conn)) {
-    throw UsageError("database '" + dbname +
-                     "' has no ir_attachment table: it is not an Odoo database (check --db)");
-  }
+  require_odoo_database(m_conn, dbname);
   constexpr int k_attempts = 3;
   for (int attempt = 1; attempt <= k_attempts; ++attempt) {
     const auto tables = list_tables(m_conn);

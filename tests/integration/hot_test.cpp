@@ -303,6 +303,10 @@ TEST_F(HotFailure, PgDumpKilledMidStream) {
   EXPECT_EQ(out.exit_code, 1) << out.err;
   EXPECT_NE(out.err.find("pg_dump exited with status"), std::string::npos) << out.err;
   EXPECT_NE(out.err.find("previous dump is kept"), std::string::npos) << out.err;
+  // Named once, by the loop over the databases.
+  EXPECT_NE(out.err.find(odoo.db() + ": pg_dump exited"), std::string::npos) << out.err;
+  EXPECT_EQ(out.err.find(odoo.db() + ": " + odoo.db() + ": "), std::string::npos)
+      << out.err;
   expect_previous_backup_intact();
 }
 

@@ -1,137 +1,173 @@
-// Bad input: a one-line error naming the problem and the fix, exit 2, and
-// nothing created or changed.
+// Bad input: exit 2 with one error line that names the problem and the fix,
+// and nothing touched: no file or directory created, no mode changed, no
+// marker, no runs.jsonl, and for cold, Odoo neither stopped nor started.
+// One row per bad input (bad_inputs.cpp: paths, names, config files, tools,
+// numbers).
 
+#include "bad_inputs.hpp"
 #include "harness.hpp"
+#include "odbox/util/text.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <gtest/gtest.h>
+#include <sstream>
+#include <sys/stat.h>
 
 using namespace odbox::it;
 
 namespace {
 
-struct BadInput {
-  std::string name;
-  std::vector<std::string> args;  // {BASEDIR} {DATA} {DB} {SCRATCH} are replaced
-  std::string expected;           // part of the error line
-};
-
-std::string substitute(std::string s, const OdooScratch& odoo) {
-  const std::pair<std::string, std::string> vars[] = {
-      {"{BASEDIR}", odoo.basedir().string()},
-      {"{DATA}", odoo.data_dir().string()},
-      {"{DB}", odoo.db()},
-      {"{SCRATCH}", odoo.scratch().string()}};
-  for (const auto& [key, value] : vars) {
-    for (auto pos = s.find(key); pos != std::string::npos; pos = s.find(key)) {
-      s.replace(pos, key.size(), value);
-    }
-  }
-  return s;
-}
-
-std::vector<std::string> entries_of(const fs::path& dir) {
+// Everything under `dir` with its type, mode, owner, size and link target.
+// What a running Odoo writes is left out: below the directories in
+// `churn` (they are listed themselves, without their size) and the files
+// in `skipped`.
+std::vector<std::string> listing(const fs::path& dir,
+                                 const std::vector<fs::path>& churn = {},
+                                 const std::vector<fs::path>& skipped = {}) {
   std::vector<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    out.push_back(e.path().string());
+  for (auto it = fs::recursive_directory_iterator(dir);
+       it != fs::recursive_directory_iterator(); ++it) {
+    const fs::path& path = it->path();
+    struct stat st {};
+    if (std::ranges::find(skipped, path) != skipped.end() ||
+        ::lstat(path.c_str(), &st) != 0) {
+      continue;
+    }
+    const bool odoos = std::ranges::find(churn, path) != churn.end();
+    std::ostringstream entry;
+    entry << path.string() << " mode=" << std::oct << st.st_mode << std::dec
+          << " uid=" << st.st_uid;
+    if (S_ISREG(st.st_mode) && !odoos) {
+      entry << " size=" << st.st_size;
+    } else if (S_ISLNK(st.st_mode)) {
+      entry << " -> " << fs::read_symlink(path).string();
+    }
+    out.push_back(entry.str());
+    if (odoos) {
+      it.disable_recursion_pending();
+    }
   }
   std::ranges::sort(out);
   return out;
 }
 
-} // namespace
-
-TEST(BadInput, ExitTwoWithOneLineAndNothingTouched) {
-  OdooScratch odoo;
-  std::ofstream(odoo.scratch() / "broken.json") << "{\"basedir\": \"/x\",";
-  std::ofstream(odoo.scratch() / "typo.json") << R"({"basdir": "/x"})";
-  odoo.sql("SELECT 1");  // the database exists
-  const auto plain = run({"createdb", odoo.db() + "_plain"}, odoo.pg().env());
-  ASSERT_EQ(plain.exit_code, 0) << plain.err;
-
-  const std::vector<BadInput> cases = {
-      {"relative basedir", {"--basedir", "backup", "--db", "{DB}", "--data-dir", "{DATA}", "hot"},
-       "--basedir must be an absolute path"},
-      {"relative data dir", {"--basedir", "{BASEDIR}", "--db", "{DB}", "--data-dir", "odoo", "hot"},
-       "--data-dir must be an absolute path"},
-      {"basedir inside data dir",
-       {"--basedir", "{DATA}/backup", "--db", "{DB}", "--data-dir", "{DATA}", "hot"},
-       "is inside the Odoo data directory"},
-      {"data dir inside basedir",
-       {"--basedir", "{SCRATCH}", "--db", "{DB}", "--data-dir", "{DATA}", "hot"},
-       "is inside the backup area"},
-      {"database with slash",
-       {"--basedir", "{BASEDIR}", "--db", "a/b", "--data-dir", "{DATA}", "hot"},
-       "invalid database name 'a/b'"},
-      {"database dot dot",
-       {"--basedir", "{BASEDIR}", "--db", "..", "--data-dir", "{DATA}", "hot"},
-       "invalid database name '..'"},
-      {"database leading dash",
-       {"--basedir", "{BASEDIR}", "--db=-x", "--data-dir", "{DATA}", "hot"},
-       "invalid database name '-x'"},
-      {"missing data dir",
-       {"--basedir", "{BASEDIR}", "--db", "{DB}", "--data-dir", "{SCRATCH}/nope", "hot"},
-       "does not exist: check --data-dir"},
-      {"unknown option", {"--basedir", "{BASEDIR}", "--frobnicate", "hot"}, "--frobnicate"},
-      {"no subcommand", {"--basedir", "{BASEDIR}"}, "subcommand"},
-      {"invalid json config", {"--config", "{SCRATCH}/broken.json", "hot"}, "is not valid JSON"},
-      {"unknown config key", {"--config", "{SCRATCH}/typo.json", "hot"},
-       "'basdir' is not a known setting"},
-      {"missing config file", {"--config", "{SCRATCH}/none.json", "hot"}, "cannot read config file"},
-      {"no database", {"--basedir", "{BASEDIR}", "--data-dir", "{DATA}", "hot"}, "no database given"},
-      {"database does not exist",
-       {"--basedir", "{BASEDIR}", "--db", "{DB}_nope", "--data-dir", "{DATA}", "hot"},
-       "does not exist on the PostgreSQL server"},
-      {"not an Odoo database",
-       {"--basedir", "{BASEDIR}", "--db", "{DB}_plain", "--data-dir", "{DATA}", "hot"},
-       "not an Odoo database"},
-      {"pg_dump not found",
-       {"--basedir", "{BASEDIR}", "--db", "{DB}", "--data-dir", "{DATA}", "--pg-dump",
-        "/nonexistent/pg_dump", "hot"},
-       "not found: install postgresql-client"},
-      {"rsync not found",
-       {"--basedir", "{BASEDIR}", "--db", "{DB}", "--data-dir", "{DATA}", "--rsync",
-        "/nonexistent/rsync", "hot"},
-       "not found: install rsync"},
-      {"bad log level",
-       {"--basedir", "{BASEDIR}", "--db", "{DB}", "--data-dir", "{DATA}", "--log-level", "loud",
-        "hot"},
-       "unknown log level"},
-      {"negative keep days",
-       {"--basedir", "{BASEDIR}", "--db", "{DB}", "--data-dir", "{DATA}", "cold",
-        "--sessions-keep-days", "-3"},
-       "--sessions-keep-days"},
-  };
-  const auto before = entries_of(odoo.scratch());
-  for (const auto& c : cases) {
-    std::vector<std::string> args;
-    for (const auto& a : c.args) {
-      args.push_back(substitute(a, odoo));
+// The lines of stderr that are not info or debug log lines.
+std::vector<std::string> error_lines(const std::string& err) {
+  std::vector<std::string> out;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("<6>") && !line.starts_with("<7>")) {
+      out.push_back(line);
     }
-    const auto out = odoo.raw(args);
-    EXPECT_EQ(out.exit_code, 2) << c.name << ": " << out.err;
-    EXPECT_NE(out.err.find(c.expected), std::string::npos) << c.name << ": " << out.err;
-    // One line, no stack of messages.
-    EXPECT_EQ(std::count(out.err.begin(), out.err.end(), '\n'), 1) << c.name << ": " << out.err;
-    EXPECT_FALSE(fs::exists(odoo.basedir())) << c.name;
   }
-  EXPECT_EQ(entries_of(odoo.scratch()), before);
-  run({"dropdb", odoo.db() + "_plain"}, odoo.pg().env());
+  return out;
 }
 
-TEST(BadInput, HelpAndVersion) {
-  OdooScratch odoo;
+} // namespace
+
+namespace odbox::it {
+// gtest names the row in its messages.
+void PrintTo(const BadInput& row, std::ostream* os) {
+  *os << row.name;
+}
+} // namespace odbox::it
+
+namespace {
+
+class Usage : public ::testing::TestWithParam<BadInput> {};
+
+} // namespace
+TEST_P(Usage, ExitTwoWithOneErrorLineAndNothingTouched) {
+  const BadInput& row = GetParam();
+  OdooScratch odoo(
+      OdooScratch::Options{.attachments = 4, .bulk_rows = 10, .sessions = 5});
+  if (row.setup != nullptr) {
+    row.setup(odoo);
+  }
+  std::vector<fs::path> churn; // what Odoo and the systemctl stand-in write meanwhile
+  if (row.odoo == Odoo::service) {
+    odoo.install_odoo_service();
+    churn = {odoo.systemctl_dir(), odoo.live_store(),
+             fs::canonical(odoo.data_dir() / "sessions")};
+  }
+  const std::vector<fs::path> skipped{odoo.events_file()};
+  const auto before = listing(odoo.scratch(), churn, skipped);
+  const auto calls_before = odoo.service_calls();
+
+  Args args;
+  for (const auto& a : row.args) {
+    args.push_back(substitute(a, odoo));
+  }
+  const auto out = odoo.raw(args, odoo.systemctl_env());
+
+  EXPECT_EQ(out.exit_code, 2) << out.err;
+  const auto errors = error_lines(out.err);
+  ASSERT_EQ(errors.size(), 1U) << "one error line, no stack of messages:\n" << out.err;
+  EXPECT_NE(errors.front().find(substitute(row.expected, odoo)), std::string::npos)
+      << errors.front();
+  EXPECT_EQ(odbox::util::printable(errors.front()), errors.front())
+      << "a raw byte in the log";
+  EXPECT_EQ(listing(odoo.scratch(), churn, skipped), before)
+      << "something was created or changed";
+  EXPECT_FALSE(fs::exists(odoo.marker_dir())) << "a marker was written";
+  EXPECT_FALSE(fs::exists(odoo.area() / "runs.jsonl"));
+  if (row.odoo == Odoo::service) {
+    EXPECT_EQ(odoo.service_calls(), calls_before) << "Odoo was stopped or started";
+    EXPECT_TRUE(odoo.odoo_active());
+  }
+  if (row.teardown != nullptr) {
+    row.teardown(odoo);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Rows, Usage,
+                         ::testing::ValuesIn(bad_inputs().begin(), bad_inputs().end()),
+                         [](const auto& row) { return row.param.name; });
+
+TEST(Usage, HelpShowsEveryCommandOptionDefaultAndExitCode) {
+  OdooScratch odoo(OdooScratch::Options{.attachments = 1, .bulk_rows = 1, .sessions = 0});
   const auto help = odoo.raw({"--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* word : {"hot", "cold", "cold-recover", "--basedir", "--db", "--data-dir",
-                           "--pg-dump", "Exit codes"}) {
+  for (const char* word :
+       {"hot", "cold", "cold-recover", "verify", "restore", "export", "purge-sessions",
+        "status", "--basedir DIR", "(default: /backup)", "--db", "--data-dir",
+        "--pg-dump", "Exit codes: 0 ok", "3 another run",
+        "5 Odoo could not be restarted"}) {
     EXPECT_NE(help.out.find(word), std::string::npos) << word;
   }
-  const auto hot_help = odoo.raw({"hot", "--help"});
-  EXPECT_EQ(hot_help.exit_code, 0);
-  EXPECT_NE(hot_help.out.find("--wait-lock"), std::string::npos);
+  const auto cold_help = odoo.raw({"cold", "--help"});
+  EXPECT_EQ(cold_help.exit_code, 0);
+  for (const char* word : {"--wait-lock", "--lock-wait-timeout SECONDS",
+                           "(0-86400, 0: no limit; default 600)", "--stop-timeout",
+                           "(1-3600; default 120)", "--sessions-keep-days DAYS",
+                           "--marker-dir DIR", "global options", "Exit codes"}) {
+    EXPECT_NE(cold_help.out.find(word), std::string::npos) << word;
+  }
+  // One line per option: no validator names appended, nothing wrapped.
+  EXPECT_EQ(cold_help.out.find(":NONNEGATIVE"), std::string::npos);
+  std::istringstream lines(help.out + cold_help.out);
+  for (std::string line; std::getline(lines, line);) {
+    EXPECT_LE(line.size(), 92U) << line;
+  }
   const auto version = odoo.raw({"--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out.rfind("odbox-backup ", 0), 0U);
+}
+
+TEST(Usage, RootOwnedBasedirLinkIsFollowedAndLogged) {
+  OdooScratch odoo(
+      OdooScratch::Options{.attachments = 4, .bulk_rows = 10, .sessions = 0});
+  const auto disk = odoo.scratch() / "disk";
+  fs::create_directories(disk);
+  fs::create_directory_symlink(disk, odoo.basedir());
+  const auto out = odoo.backup({"hot"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_NE(out.err.find("--basedir " + odoo.basedir().string() +
+                         " is a symbolic link: using " + fs::canonical(disk).string()),
+            std::string::npos)
+      << out.err;
+  EXPECT_TRUE(fs::is_symlink(odoo.basedir()));
+  EXPECT_TRUE(fs::is_regular_file(disk / "odoo" / (odoo.db() + ".dump.sql")));
+  EXPECT_EQ(odoo.restore_digests(disk / "odoo" / (odoo.db() + ".dump.sql")),
+            odoo.digests(odoo.db()));
 }

@@ -31,15 +31,6 @@ TEST(DumpTail, SqlAfterTheMarkerIsIncomplete) {
   EXPECT_FALSE(dump_tail_is_complete(
       "-- PostgreSQL database dump complete\nINSERT INTO t VALUES (1);\n"));
 }
-
-TEST(PgDumpVersion, ParsesMajor) {
-  EXPECT_EQ(odbox::core::pg_dump_major_version(
-                "pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)"),
-            15);
-  EXPECT_EQ(odbox::core::pg_dump_major_version("pg_dump (PostgreSQL) 9.6.24"), 9);
-  EXPECT_EQ(odbox::core::pg_dump_major_version("rsync version 3.2.7"), 0);
-}
-
 namespace {
 
 using odbox::core::DumpOutcome;

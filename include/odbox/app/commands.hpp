@@ -1,49 +1,93 @@
 #pragma once
 
+#include "odbox/app/options.hpp"
 #include "odbox/core/config.hpp"
 #include "odbox/core/service.hpp"
 
+#include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 namespace odbox::app {
 
-// Options shared by the commands (beyond the Config).
-struct CommonOptions {
-  bool json = false;  // print the run record as JSON on stdout
-};
-
+// The flags of the commands that have their own (beyond settings).
 struct VerifyFlags {
   bool deep = false;
   bool restore_test = false;
 };
 
 struct RestoreFlags {
-  std::string target_db;
+  std::optional<std::string> target_db; // default: the backup's own name
   bool force = false;
 };
 
 struct ExportFlags {
-  std::string zip;
+  std::optional<std::string> zip;
 };
 
 struct StatusFlags {
-  std::string max_age;  // e.g. "26h"; empty: no limit
+  std::optional<std::string> max_age; // e.g. "26h"; none: no limit
 };
 
-// Each subcommand sequences the core steps and returns its exit code;
-// errors propagate as core::Error to app::run().
+// Everything the command line gave, filled in by the parse: the settings
+// (applied over the config file), the output options, and each command's
+// own flags.
+struct CommandLine {
+  SettingFlags settings;
+  CommonOptions common;
+  VerifyFlags verify;
+  RestoreFlags restore;
+  ExportFlags export_zip;
+  StatusFlags status;
+};
+
+// One subcommand, as ninja's kTools[]: its name and one line of help for
+// `odbox-backup --help`, the registration of its flags on its CLI11
+// subcommand, and its run, which gets the Config (defaults, then the config
+// file, then the flags) and returns the exit code. Errors propagate as
+// core::Error to app::run(), the one place that catches them.
+struct Command {
+  std::string_view name;
+  std::string_view help;
+  void (*add_options)(CLI::App& cmd, CommandLine& line);
+  int (*run)(core::Config& config, const CommandLine& line);
+};
+
+// Every subcommand, in the order of --help.
+[[nodiscard]] std::span<const Command> commands();
+
+// What each command file provides: the registration of its flags, and the
+// run that sequences the core steps.
+void add_hot_options(CLI::App& cmd, CommandLine& line);
 int run_hot(const core::Config& config, const CommonOptions& common);
+
+void add_cold_options(CLI::App& cmd, CommandLine& line);
 int run_cold(const core::Config& config, const CommonOptions& common,
              core::ServiceControl& services);
+
+void add_cold_recover_options(CLI::App& cmd, CommandLine& line);
 int run_cold_recover(const core::Config& config, core::ServiceControl& services);
+
+void add_verify_options(CLI::App& cmd, CommandLine& line);
 // Exit 0 sound, 4 problems (each logged), 1 could not run.
-int run_verify(const core::Config& config, const CommonOptions& common, const VerifyFlags& flags);
+int run_verify(const core::Config& config, const CommonOptions& common,
+               const VerifyFlags& flags);
+
+void add_restore_options(CLI::App& cmd, CommandLine& line);
 int run_restore(const core::Config& config, const RestoreFlags& flags,
                 core::ServiceControl& services);
+
+void add_export_options(CLI::App& cmd, CommandLine& line);
 int run_export(const core::Config& config, const ExportFlags& flags);
+
 // The session purge of cold on its own (run it while Odoo is stopped).
+void add_purge_sessions_options(CLI::App& cmd, CommandLine& line);
 int run_purge_sessions(const core::Config& config);
+
+void add_status_options(CLI::App& cmd, CommandLine& line);
 // Exit 0, or 4 when --max-age is given and a database's last success is older.
-int run_status(const core::Config& config, const CommonOptions& common, const StatusFlags& flags);
+int run_status(const core::Config& config, const CommonOptions& common,
+               const StatusFlags& flags);
 
 } // namespace odbox::app

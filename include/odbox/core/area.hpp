@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace odbox::core {
 
@@ -19,6 +20,8 @@ public:
   [[nodiscard]] std::filesystem::path manifest(const std::string& db) const;
   // The files the dump references (store_fname, file_size, checksum; TSV).
   [[nodiscard]] std::filesystem::path references(const std::string& db) const;
+  // The file-store mirrors, <area>/filestore, and the one of `db` in it.
+  [[nodiscard]] std::filesystem::path mirrors() const { return root() / "filestore"; }
   [[nodiscard]] std::filesystem::path mirror(const std::string& db) const;
   [[nodiscard]] std::filesystem::path runs_log() const { return root() / "runs.jsonl"; }
   [[nodiscard]] std::filesystem::path lock_file() const { return root() / ".lock"; }
@@ -27,6 +30,14 @@ public:
   // can be created (its nearest existing parent is a writable directory).
   // Throws UsageError naming the path and the fix.
   void check_writable() const;
+  // Preflight without side effects: each directory of the layout that
+  // exists (the area, its filestore/ and the mirror of each of `databases`)
+  // is a real directory, not a symbolic link or a file, which prepare()
+  // would refuse only after it changed modes. Throws UsageError.
+  void check_layout(const std::vector<std::string>& databases) const;
+  // For the commands that read backups: throws UsageError naming --basedir
+  // when the area is not there.
+  void require_existing() const;
 
   // Creates <basedir> and <basedir>/odoo (mode 0700) when missing and
   // narrows wider modes to 0700 with a warning. Throws RunError.

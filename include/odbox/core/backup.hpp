@@ -5,6 +5,7 @@
 #include "odbox/core/dump.hpp"
 #include "odbox/core/filestore.hpp"
 #include "odbox/core/manifest.hpp"
+#include "odbox/core/preflight.hpp"
 #include "odbox/core/run_facts.hpp"
 #include "odbox/core/snapshot.hpp"
 
@@ -15,19 +16,6 @@
 #include <string>
 
 namespace odbox::core {
-
-// The external programs, resolved by preflight.
-struct Tools {
-  std::string pg_dump;
-  std::string pg_dump_version;  // "15.20"
-  std::string rsync;
-};
-
-// Preflight shared by hot and cold, before anything is touched: the
-// configuration, the tools, PostgreSQL, each database (exists, is an Odoo
-// database, pg_dump new enough) and the backup area. Throws UsageError
-// (exit 2) or RunError (exit 1, e.g. PostgreSQL unreachable).
-Tools preflight(const Config& config);
 
 // One database's backup, in the steps that hot and cold sequence
 // differently. The steps, in the order a run calls them:
@@ -87,7 +75,6 @@ public:
 private:
   void begin();  // the backup of this database starts (started_at)
   void timed(const std::string& phase, const std::function<void()>& step);
-  [[nodiscard]] std::filesystem::path live_store() const;
   [[nodiscard]] MirrorListing* listing() { return m_listing ? &*m_listing : nullptr; }
   void wait_for_dump();
   void check_mirror();

@@ -4,9 +4,33 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace odbox::core {
+
+// The values a numeric setting accepts, the same from a flag and from the
+// config file, so that nothing out of range reaches a run (a huge timeout
+// would overflow into a negative one when turned into milliseconds).
+struct SettingRange {
+  long long min;
+  long long max;
+  std::string_view unit;     // "seconds", "days"
+  std::string_view min_note; // what `min` means, e.g. "no limit"; may be empty
+
+  // "a whole number of seconds from 0 (no limit) to 86400"
+  [[nodiscard]] std::string describe() const;
+  // The value of `text` if it is a whole decimal number in range.
+  [[nodiscard]] std::optional<long long> parse(std::string_view text) const;
+  [[nodiscard]] bool contains(long long value) const {
+    return value >= min && value <= max;
+  }
+};
+
+inline constexpr SettingRange k_lock_wait_timeout_range{0, 86400, "seconds", "no limit"};
+inline constexpr SettingRange k_stop_timeout_range{1, 3600, "seconds", ""};
+inline constexpr SettingRange k_start_timeout_range{1, 3600, "seconds", ""};
+inline constexpr SettingRange k_sessions_keep_days_range{0, 3650, "days", "purge all"};
 
 // Paths (or names looked up on PATH) of the external programs.
 struct ToolPaths {
@@ -23,6 +47,14 @@ struct ColdSettings {
   std::chrono::seconds stop_timeout{120};
   std::chrono::seconds start_timeout{120};
   std::filesystem::path marker_dir = "/run/odbox-backup";
+
+  // The age of the session files the purge keeps; nothing: purge them all.
+  [[nodiscard]] std::optional<std::chrono::seconds> sessions_keep_age() const {
+    if (!sessions_keep_days) {
+      return std::nullopt;
+    }
+    return std::chrono::days(*sessions_keep_days);
+  }
 };
 
 // Everything a run needs, from the JSON config file with the command-line
@@ -44,20 +76,31 @@ struct Config {
   [[nodiscard]] std::filesystem::path sessions() const {
     return sessions_dir ? *sessions_dir : data_dir / "sessions";
   }
+  // Odoo's file stores, <data_dir>/filestore, and the one of `db` in it.
+  [[nodiscard]] std::filesystem::path live_stores() const {
+    return data_dir / "filestore";
+  }
+  [[nodiscard]] std::filesystem::path live_store(const std::string& db) const {
+    return live_stores() / db;
+  }
 };
 
 // Reads a JSON config file into `config` (keys absent from the file keep
 // their current value). Throws UsageError naming the file, the key and the
-// fix for unreadable files, invalid JSON, unknown keys and wrong types.
+// fix for a file that is missing, unreadable or not a regular file, invalid
+// JSON, unknown keys, wrong types, empty or blank strings and numbers out of
+// their SettingRange.
 void load_config_file(const std::filesystem::path& file, Config& config);
 
 // Checks what can be checked without touching anything: absolute paths,
 // basedir and data_dir not inside each other, database names safe as file
-// names, data_dir present. Throws UsageError with a one-line message.
+// names, data_dir present, a sessions_dir given explicitly present, numbers
+// in their SettingRange. Throws UsageError with a one-line message.
 void validate_config(const Config& config);
 
 // Checks one database name (letters, digits, '_', '.', '-', not starting with
-// '-' or '.', no "..", at most 63 bytes). Throws UsageError.
+// '-' or '.', no "..", at most 63 bytes). Throws UsageError, which shows the
+// name with its unprintable bytes escaped.
 void validate_database_name(const std::string& name);
 
 } // namespace odbox::core

@@ -94,7 +94,4 @@ private:
 // of the stream (15.14+ add a "\unrestrict" line after it).
 [[nodiscard]] bool dump_tail_is_complete(std::string_view tail);
 
-// Major version of a "pg_dump (PostgreSQL) 15.20 (Debian ...)" line; 0 if unknown.
-[[nodiscard]] int pg_dump_major_version(const std::string& version_output);
-
 } // namespace odbox::core

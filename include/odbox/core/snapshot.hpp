@@ -40,7 +40,10 @@ private:
   bool m_open = false;
 };
 
-// Does `dbname` have Odoo's ir_attachment table? (used by preflight)
+// Does the connection's database have Odoo's ir_attachment table?
 bool has_ir_attachment(PgConnection& conn);
+// Throws UsageError naming `dbname` and --db unless it is an Odoo database
+// (has_ir_attachment).
+void require_odoo_database(PgConnection& conn, const std::string& dbname);
 
 } // namespace odbox::core
