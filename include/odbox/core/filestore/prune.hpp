@@ -1,0 +1,52 @@
+#pragma once
+
+#include "odbox/core/filestore/mirror_listing.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace odbox::core {
+
+// Pruning comes in two passes. The first, scan_mirror, walks the mirror and
+// finds the files gone from the live store; it deletes nothing, so it may run
+// before the dump is committed (while the dump ends and the check runs). A
+// mirror file in `listing` (rsync found it in the live store) needs no stat;
+// only the others are looked up in the live store. Walks directory
+// descriptors, never follows a symlink in the mirror. It does not stop for a
+// termination signal (the walk is short; the run checks for one after the
+// dump ends). Throws RunError when the mirror exists but cannot be read.
+struct MirrorScan {
+  std::vector<std::pair<std::string, std::uint64_t>> gone; // path in the mirror, size
+  std::uint64_t files = 0; // all files in the mirror, the gone ones included
+  std::uint64_t bytes = 0;
+};
+MirrorScan scan_mirror(const std::filesystem::path& mirror,
+                       const std::filesystem::path& live,
+                       const MirrorListing* listing = nullptr);
+
+// The second pass comes in two steps. plan_prune, before the dump is
+// committed, reads the new dump's file list: the scanned files that are gone
+// and not referenced are to be deleted, and the plan tells what the mirror
+// holds without them, so the manifest written with the dump can say so.
+// apply_prune, after that manifest is written, deletes them. Throws RunError
+// (plan_prune, when the file list cannot be read).
+struct PrunePlan {
+  std::vector<std::pair<std::string, std::uint64_t>> doomed; // path in the mirror, size
+  std::uint64_t files = 0; // what the mirror holds once they are deleted
+  std::uint64_t bytes = 0;
+};
+PrunePlan plan_prune(const MirrorScan& scan, const std::filesystem::path& references);
+
+// What the mirror holds after apply_prune: a file that could not be deleted
+// (logged as a warning) is still counted.
+struct PruneResult {
+  std::uint64_t pruned = 0;
+  std::uint64_t files = 0;
+  std::uint64_t bytes = 0;
+};
+PruneResult apply_prune(const PrunePlan& plan, const std::filesystem::path& mirror);
+
+} // namespace odbox::core

@@ -1,0 +1,109 @@
+#include "odbox/core/filestore/prune.hpp"
+
+#include "odbox/core/errors.hpp"
+#include "odbox/core/filestore/references.hpp"
+#include "odbox/util/dir_walk.hpp"
+#include "odbox/util/fd.hpp"
+#include "odbox/util/sys_error.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <string_view>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_set>
+
+namespace odbox::core {
+
+MirrorScan scan_mirror(const std::filesystem::path& mirror,
+                       const std::filesystem::path& live, const MirrorListing* listing) {
+  MirrorScan scan;
+  const auto top = util::open_directory(AT_FDCWD, mirror.c_str());
+  if (!top) {
+    if (top.error().err == ENOENT) {
+      return scan;
+    }
+    throw RunError("cannot open the mirror " + mirror.string() + ": " +
+                   util::errno_text(top.error().err));
+  }
+  const auto live_dir =
+      util::open_directory(AT_FDCWD, live.c_str(), /*follow_symlink=*/true);
+  const auto visit = [&](const util::WalkedFile& file) -> util::SysResult<void> {
+    std::uint64_t size = 0;
+    if (const auto listed =
+            listing != nullptr ? listing->size_of(file.rel) : std::nullopt) {
+      size = *listed; // rsync found it in the live store and copied it
+    } else {
+      struct stat st {};
+      if (::fstatat(file.dir, file.name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT) {
+          return {};
+        }
+        return std::unexpected(util::sys_error("fstatat", std::string(file.rel)));
+      }
+      if (!S_ISREG(st.st_mode)) {
+        return {};
+      }
+      size = static_cast<std::uint64_t>(st.st_size);
+      if (!live_dir ||
+          ::fstatat(live_dir->get(), file.rel.data(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        scan.gone.emplace_back(file.rel, size); // few, normally
+      }
+    }
+    ++scan.files;
+    scan.bytes += size;
+    return {};
+  };
+  if (auto walked = util::walk_regular_files(top->get(), k_max_store_depth, visit);
+      !walked) {
+    walked.error().path = (mirror / walked.error().path).string();
+    throw RunError("cannot read the mirror: " + walked.error().message());
+  }
+  return scan;
+}
+
+PrunePlan plan_prune(const MirrorScan& scan, const std::filesystem::path& references) {
+  PrunePlan plan{.doomed = {}, .files = scan.files, .bytes = scan.bytes};
+  if (scan.gone.empty()) {
+    return plan;
+  }
+  // Keep those the dump references.
+  std::unordered_set<std::string_view> candidates; // views of scan.gone's names
+  for (const auto& [rel, size] : scan.gone) {
+    candidates.insert(rel);
+  }
+  std::unordered_set<std::string_view> keep;
+  for_each_reference(references, [&](const ReferencedFile& ref) {
+    if (const auto found = candidates.find(ref.store_fname); found != candidates.end()) {
+      keep.insert(*found);
+    }
+  });
+  for (const auto& [rel, size] : scan.gone) {
+    if (!keep.contains(rel)) {
+      plan.doomed.emplace_back(rel, size);
+      --plan.files;
+      plan.bytes -= size;
+    }
+  }
+  return plan;
+}
+
+PruneResult apply_prune(const PrunePlan& plan, const std::filesystem::path& mirror) {
+  PruneResult result{.pruned = 0, .files = plan.files, .bytes = plan.bytes};
+  for (const auto& [rel, size] : plan.doomed) {
+    const auto path = mirror / rel;
+    if (::unlink(path.c_str()) == 0) {
+      ++result.pruned;
+    } else if (const int err = errno; err != ENOENT) { // ENOENT: gone since the scan
+      ++result.files;
+      result.bytes += size;
+      spdlog::warn("cannot remove {} from the mirror: {}", path.string(),
+                   util::errno_text(err));
+    }
+  }
+  spdlog::debug("pruned {} files gone from the live store", result.pruned);
+  return result;
+}
+
+} // namespace odbox::core
