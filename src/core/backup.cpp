@@ -227,6 +227,10 @@ Manifest DatabaseBackup::finish() {
   PrunePlan plan;
   timed("prune", [&] {
     plan = plan_prune(scan.get(), m_references->temp_path());
+    if (plan.not_pruned_because) {
+      spdlog::warn("{}: the mirror is not pruned this run: {}", m_database,
+                   *plan.not_pruned_because);
+    }
     m_manifest.pruned_files = plan.doomed.size();
     m_manifest.filestore_files = plan.files;
     m_manifest.filestore_bytes = plan.bytes;

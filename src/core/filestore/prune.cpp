@@ -15,6 +15,64 @@
 #include <unordered_set>
 
 namespace odbox::core {
+namespace {
+
+// The live store as the scan looks files up in it. After the first failure
+// other than ENOENT nothing more is looked up: the prune is held back.
+class LiveLookup {
+public:
+  explicit LiveLookup(const std::filesystem::path& live) : m_path(live) {
+    // The store itself may be a symlink (a data dir on another disk).
+    auto dir = util::open_directory(AT_FDCWD, live.c_str(), /*follow_symlink=*/true);
+    if (dir) {
+      m_dir = std::move(*dir);
+    } else if (dir.error().err == ENOENT) {
+      m_missing = true;
+    } else {
+      m_unreadable = "cannot open the live store " + live.string() + ": " +
+                     util::errno_text(dir.error().err);
+    }
+  }
+
+  // Is the file `rel` (NUL-terminated) known to be gone from the live store?
+  bool gone(std::string_view rel) {
+    if (m_missing) {
+      return true;
+    }
+    if (m_unreadable) {
+      return false;
+    }
+    struct stat st {};
+    if (::fstatat(m_dir.get(), rel.data(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      return false;
+    }
+    const int err = errno;
+    if (err == ENOENT) {
+      return true;
+    }
+    m_unreadable =
+        "cannot stat " + (m_path / rel).string() + ": " + util::errno_text(err);
+    return false;
+  }
+
+  // Why the prune must wait, or nothing. A missing store matters only when
+  // the mirror holds files.
+  [[nodiscard]] std::optional<std::string> unreadable(std::uint64_t mirror_files) const {
+    if (m_missing && mirror_files > 0) {
+      return "the live store " + m_path.string() +
+             " does not exist (is its file system mounted?)";
+    }
+    return m_unreadable;
+  }
+
+private:
+  std::filesystem::path m_path;
+  util::UniqueFd m_dir;
+  bool m_missing = false;
+  std::optional<std::string> m_unreadable;
+};
+
+} // namespace
 
 MirrorScan scan_mirror(const std::filesystem::path& mirror,
                        const std::filesystem::path& live, const MirrorListing* listing) {
@@ -27,8 +85,7 @@ MirrorScan scan_mirror(const std::filesystem::path& mirror,
     throw RunError("cannot open the mirror " + mirror.string() + ": " +
                    util::errno_text(top.error().err));
   }
-  const auto live_dir =
-      util::open_directory(AT_FDCWD, live.c_str(), /*follow_symlink=*/true);
+  LiveLookup live_store(live);
   const auto visit = [&](const util::WalkedFile& file) -> util::SysResult<void> {
     std::uint64_t size = 0;
     if (const auto listed =
@@ -46,8 +103,7 @@ MirrorScan scan_mirror(const std::filesystem::path& mirror,
         return {};
       }
       size = static_cast<std::uint64_t>(st.st_size);
-      if (!live_dir ||
-          ::fstatat(live_dir->get(), file.rel.data(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (live_store.gone(file.rel)) {
         scan.gone.emplace_back(file.rel, size); // few, normally
       }
     }
@@ -60,12 +116,16 @@ MirrorScan scan_mirror(const std::filesystem::path& mirror,
     walked.error().path = (mirror / walked.error().path).string();
     throw RunError("cannot read the mirror: " + walked.error().message());
   }
+  scan.live_unreadable = live_store.unreadable(scan.files);
   return scan;
 }
 
 PrunePlan plan_prune(const MirrorScan& scan, const std::filesystem::path& references) {
-  PrunePlan plan{.doomed = {}, .files = scan.files, .bytes = scan.bytes};
-  if (scan.gone.empty()) {
+  PrunePlan plan;
+  plan.files = scan.files;
+  plan.bytes = scan.bytes;
+  plan.not_pruned_because = scan.live_unreadable;
+  if (scan.gone.empty() || plan.not_pruned_because) {
     return plan;
   }
   // Keep those the dump references.

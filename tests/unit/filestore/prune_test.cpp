@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 #include <string>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 using namespace odbox::core;
@@ -57,6 +59,7 @@ TEST_F(PruneStore, ScanDeletesNothingAndPruneCountsWhatItFinds) {
   EXPECT_EQ(scan.files, 3U);
   EXPECT_EQ(scan.bytes, 6U);
   EXPECT_EQ(scan.gone.size(), 2U);
+  EXPECT_FALSE(scan.live_unreadable);
   EXPECT_TRUE(std::filesystem::exists(mirror / "bb/gone_a"));
   EXPECT_TRUE(std::filesystem::exists(mirror / "cc/gone_b"));
 
@@ -64,6 +67,7 @@ TEST_F(PruneStore, ScanDeletesNothingAndPruneCountsWhatItFinds) {
   EXPECT_EQ(plan.doomed.size(), 2U);
   EXPECT_EQ(plan.files, 1U);
   EXPECT_EQ(plan.bytes, 1U);
+  EXPECT_FALSE(plan.not_pruned_because);
   EXPECT_TRUE(std::filesystem::exists(mirror / "bb/gone_a")); // the plan deletes nothing
 
   std::filesystem::remove(mirror / "cc/gone_b"); // gone between the steps
@@ -120,12 +124,113 @@ TEST_F(PruneStore, AMirrorThatCannotBeReadThrows) {
   EXPECT_EQ(scan_mirror(mirror, live).files, 0U); // no mirror yet: nothing to prune
 }
 
-TEST_F(PruneStore, MissingLiveStoreKeepsReferencedFiles) {
+TEST_F(PruneStore, AMissingLiveStorePrunesNothing) {
   std::filesystem::remove_all(live);
-  write_text(mirror / "aa/unref", "1");
-  references("aa/kept\t1\tx\n");
-  const auto result = prune();
-  EXPECT_EQ(result.pruned, 1U);
-  EXPECT_TRUE(std::filesystem::exists(mirror / "aa/kept"));
-  EXPECT_FALSE(std::filesystem::exists(mirror / "aa/unref"));
+  write_text(mirror / "bb/referenced", "22");
+  write_text(mirror / "cc/unreferenced", "333");
+  references("aa/kept\t1\tx\nbb/referenced\t2\ty\ndd/never_stored\t1\tz\n");
+  const PrunePlan plan = plan_prune(scan_mirror(mirror, live), refs);
+  EXPECT_TRUE(plan.doomed.empty());
+  ASSERT_TRUE(plan.not_pruned_because);
+  EXPECT_NE(plan.not_pruned_because->find(live.string() + " does not exist"),
+            std::string::npos)
+      << *plan.not_pruned_because;
+  EXPECT_EQ(plan.files, 3U);
+  EXPECT_EQ(apply_prune(plan, mirror).pruned, 0U);
+  EXPECT_TRUE(std::filesystem::exists(mirror / "cc/unreferenced"));
 }
+
+TEST_F(PruneStore, AMissingLiveStoreBesideAnEmptyMirrorIsNothingToSay) {
+  std::filesystem::remove_all(live);
+  std::filesystem::remove(mirror / "aa/kept");
+  const PrunePlan plan = plan_prune(scan_mirror(mirror, live), references(""));
+  EXPECT_FALSE(plan.not_pruned_because);
+  EXPECT_EQ(plan.files, 0U);
+}
+
+// A live store that cannot be read holds the prune back: one row a way it
+// fails. `make` breaks the live store (the mirror holds aa/kept, bb/x,
+// cc/gone, none of them referenced) and says what the reason names.
+struct UnreadableCase {
+  const char* label;
+  std::string (*make)(const std::filesystem::path& live);
+  bool needs_non_root = false; // root reads a directory of mode 000
+};
+
+std::string live_missing(const std::filesystem::path& live) {
+  std::filesystem::remove_all(live);
+  return "does not exist";
+}
+std::string live_is_a_file(const std::filesystem::path& live) {
+  std::filesystem::remove_all(live);
+  write_text(live, "not a directory");
+  return "cannot open the live store " + live.string() + ": Not a directory";
+}
+std::string live_is_a_dangling_symlink(const std::filesystem::path& live) {
+  std::filesystem::remove_all(live);
+  std::filesystem::create_symlink(live.parent_path() / "unmounted/filestore", live);
+  return "does not exist";
+}
+std::string subdirectory_is_a_file(const std::filesystem::path& live) {
+  write_text(live / "bb", "a file where a directory was");
+  return "cannot stat " + (live / "bb/x").string() + ": Not a directory";
+}
+std::string subdirectory_is_a_symlink_loop(const std::filesystem::path& live) {
+  std::filesystem::create_symlink("bb", live / "bb");
+  return "cannot stat " + (live / "bb/x").string() +
+         ": Too many levels of symbolic links";
+}
+std::string subdirectory_closed(const std::filesystem::path& live) {
+  std::filesystem::create_directory(live / "bb");
+  ::chmod((live / "bb").c_str(), 0);
+  return "cannot stat " + (live / "bb/x").string() + ": Permission denied";
+}
+std::string live_closed(const std::filesystem::path& live) {
+  ::chmod(live.c_str(), 0);
+  return "cannot open the live store " + live.string() + ": Permission denied";
+}
+
+class PruneLiveUnreadable : public ::testing::TestWithParam<UnreadableCase> {};
+
+TEST_P(PruneLiveUnreadable, DeletesNothingAndSaysWhy) {
+  if (GetParam().needs_non_root && ::geteuid() == 0) {
+    GTEST_SKIP() << "root reads a directory of mode 000";
+  }
+  ScratchDir dir;
+  const auto live = dir.path() / "live";
+  const auto mirror = dir.path() / "mirror";
+  write_text(live / "aa/kept", "1");
+  for (const char* name : {"aa/kept", "bb/x", "cc/gone"}) {
+    write_text(mirror / name, "22");
+  }
+  write_text(dir.path() / "refs.tsv", "");
+  const std::string reason = GetParam().make(live);
+  const MirrorScan scan = scan_mirror(mirror, live);
+  const PrunePlan plan = plan_prune(scan, dir.path() / "refs.tsv");
+  const PruneResult result = apply_prune(plan, mirror);
+  ::chmod(live.c_str(), 0700);
+  ::chmod((live / "bb").c_str(), 0700);
+  ASSERT_TRUE(plan.not_pruned_because);
+  EXPECT_NE(plan.not_pruned_because->find(reason), std::string::npos)
+      << *plan.not_pruned_because;
+  EXPECT_TRUE(plan.doomed.empty());
+  EXPECT_EQ(plan.files, 3U);
+  EXPECT_EQ(plan.bytes, 6U);
+  EXPECT_EQ(result.pruned, 0U);
+  EXPECT_EQ(result.files, 3U);
+  for (const char* name : {"aa/kept", "bb/x", "cc/gone"}) {
+    EXPECT_TRUE(std::filesystem::exists(mirror / name)) << name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, PruneLiveUnreadable,
+    ::testing::Values(
+        UnreadableCase{"live_missing", live_missing},
+        UnreadableCase{"live_is_a_file", live_is_a_file},
+        UnreadableCase{"live_is_a_dangling_symlink", live_is_a_dangling_symlink},
+        UnreadableCase{"subdirectory_is_a_file", subdirectory_is_a_file},
+        UnreadableCase{"subdirectory_is_a_symlink_loop", subdirectory_is_a_symlink_loop},
+        UnreadableCase{"subdirectory_closed", subdirectory_closed, true},
+        UnreadableCase{"live_closed", live_closed, true}),
+    [](const auto& row) { return std::string(row.param.label); });
