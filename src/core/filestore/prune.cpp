@@ -120,25 +120,34 @@ MirrorScan scan_mirror(const std::filesystem::path& mirror,
   return scan;
 }
 
-PrunePlan plan_prune(const MirrorScan& scan, const std::filesystem::path& references) {
+PrunePlan plan_prune(const MirrorScan& scan, const std::filesystem::path& references,
+                     std::size_t max_listed) {
   PrunePlan plan;
   plan.files = scan.files;
   plan.bytes = scan.bytes;
   plan.not_pruned_because = scan.live_unreadable;
-  if (scan.gone.empty() || plan.not_pruned_because) {
+  if (scan.gone.empty()) {
     return plan;
   }
-  // Keep those the dump references.
+  // Keep those the dump references: they are lost from the live store.
   std::unordered_set<std::string_view> candidates; // views of scan.gone's names
   for (const auto& [rel, size] : scan.gone) {
     candidates.insert(rel);
   }
   std::unordered_set<std::string_view> keep;
   for_each_reference(references, [&](const ReferencedFile& ref) {
-    if (const auto found = candidates.find(ref.store_fname); found != candidates.end()) {
-      keep.insert(*found);
+    const auto found = candidates.find(ref.store_fname);
+    if (found == candidates.end() || !keep.insert(*found).second) {
+      return;
+    }
+    ++plan.lost_from_live_count;
+    if (plan.lost_from_live.size() < max_listed) {
+      plan.lost_from_live.push_back(ref.store_fname);
     }
   });
+  if (plan.not_pruned_because) {
+    return plan;
+  }
   for (const auto& [rel, size] : scan.gone) {
     if (!keep.contains(rel)) {
       plan.doomed.emplace_back(rel, size);

@@ -68,6 +68,7 @@ TEST_F(PruneStore, ScanDeletesNothingAndPruneCountsWhatItFinds) {
   EXPECT_EQ(plan.files, 1U);
   EXPECT_EQ(plan.bytes, 1U);
   EXPECT_FALSE(plan.not_pruned_because);
+  EXPECT_EQ(plan.lost_from_live_count, 0U);
   EXPECT_TRUE(std::filesystem::exists(mirror / "bb/gone_a")); // the plan deletes nothing
 
   std::filesystem::remove(mirror / "cc/gone_b"); // gone between the steps
@@ -124,12 +125,46 @@ TEST_F(PruneStore, AMirrorThatCannotBeReadThrows) {
   EXPECT_EQ(scan_mirror(mirror, live).files, 0U); // no mirror yet: nothing to prune
 }
 
-TEST_F(PruneStore, AMissingLiveStorePrunesNothing) {
+// Referenced files gone from the live store but kept in the mirror: the
+// backup holds them, the live Odoo has lost them.
+TEST_F(PruneStore, CountsAndNamesTheReferencedFilesLostFromTheLiveStore) {
+  std::string lines = "aa/kept\t1\tx\n";
+  for (int i = 0; i < 5; ++i) {
+    const std::string name = "bb/lost" + std::to_string(i);
+    write_text(mirror / name, "22");
+    lines += name + "\t2\ty\n";
+  }
+  write_text(mirror / "cc/gone_unreferenced", "333");
+  lines += "dd/never_stored\t1\tz\n"; // missing from both: the check's business
+  const PrunePlan plan = plan_prune(scan_mirror(mirror, live), references(lines), 3);
+  EXPECT_EQ(plan.lost_from_live_count, 5U);
+  EXPECT_EQ(plan.lost_from_live,
+            (std::vector<std::string>{"bb/lost0", "bb/lost1", "bb/lost2"}));
+  ASSERT_EQ(plan.doomed.size(), 1U);
+  EXPECT_EQ(plan.doomed[0].first, "cc/gone_unreferenced");
+  EXPECT_FALSE(plan.not_pruned_because);
+}
+
+TEST_F(PruneStore, AListedFileIsNotLost) {
+  // Gone since rsync listed it: the next run's scan tells.
+  std::filesystem::remove(live / "aa/kept");
+  MirrorListing listing;
+  listing.add("aa/kept", 1);
+  listing.seal();
+  const PrunePlan plan =
+      plan_prune(scan_mirror(mirror, live, &listing), references("aa/kept\t1\tx\n"));
+  EXPECT_EQ(plan.lost_from_live_count, 0U);
+  EXPECT_TRUE(plan.lost_from_live.empty());
+}
+
+TEST_F(PruneStore, AMissingLiveStoreLosesEveryReferencedFileAndPrunesNothing) {
   std::filesystem::remove_all(live);
   write_text(mirror / "bb/referenced", "22");
   write_text(mirror / "cc/unreferenced", "333");
   references("aa/kept\t1\tx\nbb/referenced\t2\ty\ndd/never_stored\t1\tz\n");
   const PrunePlan plan = plan_prune(scan_mirror(mirror, live), refs);
+  EXPECT_EQ(plan.lost_from_live_count, 2U); // dd/never_stored: missing, not lost
+  EXPECT_EQ(plan.lost_from_live, (std::vector<std::string>{"aa/kept", "bb/referenced"}));
   EXPECT_TRUE(plan.doomed.empty());
   ASSERT_TRUE(plan.not_pruned_because);
   EXPECT_NE(plan.not_pruned_because->find(live.string() + " does not exist"),

@@ -2,6 +2,7 @@
 
 #include "odbox/core/filestore/mirror_listing.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -41,9 +42,10 @@ MirrorScan scan_mirror(const std::filesystem::path& mirror,
 // The second pass comes in two steps. plan_prune, before the dump is
 // committed, reads the new dump's file list: the scanned files that are gone
 // and not referenced are to be deleted, and the plan tells what the mirror
-// holds without them, so the manifest written with the dump can say so.
-// When the scan could not read the live store, nothing is to be deleted and
-// the plan says why.
+// holds without them, so the manifest written with the dump can say so. The
+// gone files the dump references stay: they are lost from the live store (a
+// damaged live Odoo; the backup still holds them). When the scan could not
+// read the live store, nothing is to be deleted and the plan says why.
 // apply_prune, after that manifest is written, deletes them. Throws RunError
 // (plan_prune, when the file list cannot be read).
 struct PrunePlan {
@@ -52,8 +54,13 @@ struct PrunePlan {
   std::uint64_t bytes = 0;
   // Why nothing is pruned this run (the scan's live_unreadable), for a warning.
   std::optional<std::string> not_pruned_because;
+  // Referenced files gone from the live store but still in the mirror: all
+  // of them counted, the first `max_listed` named (in the file list's order).
+  std::uint64_t lost_from_live_count = 0;
+  std::vector<std::string> lost_from_live;
 };
-PrunePlan plan_prune(const MirrorScan& scan, const std::filesystem::path& references);
+PrunePlan plan_prune(const MirrorScan& scan, const std::filesystem::path& references,
+                     std::size_t max_listed = 1000);
 
 // What the mirror holds after apply_prune: a file that could not be deleted
 // (logged as a warning) is still counted.
