@@ -50,7 +50,7 @@ CheckResult check_references(const std::filesystem::path& references,
                              const MirrorListing* listing) {
   CheckResult result;
   const util::UniqueFd dir(::open(mirror.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir && errno != ENOENT) {
+  if (!dir && errno != ENOENT && errno != ENOTDIR) { // no directory there: nothing held
     throw RunError("cannot check the mirror: " +
                    util::sys_error("open", mirror).message());
   }

@@ -23,8 +23,9 @@ struct CheckResult {
 // regular file with the recorded size. Missing or wrong ones are returned
 // (at most `max_listed` names; `missing_count` has them all). A file in
 // `listing` is taken with the size rsync reported; the others are stat'ed.
-// A mirror that does not exist holds nothing. Throws RunError when the
-// mirror exists but cannot be opened, or the file list cannot be read.
+// A mirror that does not exist, or is no directory, holds nothing. Throws
+// RunError when the mirror cannot be opened otherwise (EACCES, ELOOP), or
+// the file list cannot be read.
 CheckResult check_references(const std::filesystem::path& references,
                              const std::filesystem::path& mirror,
                              std::size_t max_listed = 1000,
