@@ -169,12 +169,23 @@ void DatabaseBackup::settle() {
   // What the prune will delete is settled against the new file list before
   // anything is committed, so that the manifest says what the mirror holds
   // once pruned.
-  timed("prune", [&] {
-    m_prune = plan_prune(scan.get(), m_references->temp_path());
-    m_manifest.pruned_files = m_prune->doomed.size();
-    m_manifest.filestore_files = m_prune->files;
-    m_manifest.filestore_bytes = m_prune->bytes;
-  });
+  timed("prune", [&] { m_prune = plan_prune(scan.get(), m_references->temp_path()); });
+  m_manifest.pruned_files = m_prune->doomed.size();
+  m_manifest.filestore_files = m_prune->files;
+  m_manifest.filestore_bytes = m_prune->bytes;
+  m_manifest.not_pruned_because = m_prune->not_pruned_because;
+  m_manifest.lost_from_live_count = m_prune->lost_from_live_count;
+  m_manifest.lost_from_live = m_prune->lost_from_live;
+  if (m_prune->not_pruned_because) {
+    spdlog::warn("{}: the mirror is not pruned this run: {}", m_database,
+                 *m_prune->not_pruned_because);
+  }
+  if (m_prune->lost_from_live_count > 0) {
+    spdlog::warn("{}: {} files the database references are gone from the live file store "
+                 "{} (the backup holds them; Odoo cannot serve them), e.g. {}",
+                 m_database, m_prune->lost_from_live_count,
+                 m_config.live_store(m_database).string(), m_prune->lost_from_live.front());
+  }
 }
 
 Manifest DatabaseBackup::commit(const RunFacts& facts) {

@@ -37,9 +37,14 @@ json Manifest::to_json() const {
         {"references_file", references_file},
         {"referenced", referenced_files},
         {"missing_count", missing_count},
-        {"missing", missing}}},
+        {"missing", missing},
+        {"lost_from_live_count", lost_from_live_count},
+        {"lost_from_live", lost_from_live}}},
       {"consistent", consistent()},
   };
+  if (not_pruned_because) {
+    j["filestore"]["not_pruned_because"] = *not_pruned_because;
+  }
   if (sessions_removed) {
     j["sessions"] = {{"files_removed", *sessions_removed},
                      {"bytes_removed", sessions_bytes_removed.value_or(0)}};
@@ -82,6 +87,11 @@ Manifest Manifest::from_json(const json& j) {
   m.referenced_files = fs.value("referenced", std::uint64_t{0});
   m.missing_count = fs.value("missing_count", std::uint64_t{0});
   m.missing = fs.value("missing", std::vector<std::string>{});
+  m.lost_from_live_count = fs.value("lost_from_live_count", std::uint64_t{0});
+  m.lost_from_live = fs.value("lost_from_live", std::vector<std::string>{});
+  if (fs.contains("not_pruned_because")) {
+    m.not_pruned_because = fs["not_pruned_because"].get<std::string>();
+  }
   if (j.contains("sessions")) {
     m.sessions_removed = j["sessions"].value("files_removed", std::uint64_t{0});
     m.sessions_bytes_removed = j["sessions"].value("bytes_removed", std::uint64_t{0});

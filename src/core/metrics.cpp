@@ -116,6 +116,9 @@ std::expected<void, std::string> write_metrics(const std::filesystem::path& file
                 field("filestore_files"));
   metrics.gauge("odbox_backup_missing_files", "Referenced files missing from the mirror.",
                 field("missing_files"));
+  metrics.gauge("odbox_backup_lost_from_live_files",
+                "Referenced files gone from the live file store (the backup holds them).",
+                field("lost_from_live_files"));
   if (record.contains("downtime_seconds")) {
     metrics.gauge("odbox_backup_downtime_seconds", "Odoo downtime of the last cold run.",
                   run_value("downtime_seconds"));

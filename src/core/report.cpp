@@ -72,6 +72,7 @@ nlohmann::json RunReport::make_record(int exit_code) const {
       d["dump_sha256"] = e.manifest->dump_sha256;
       d["referenced_files"] = e.manifest->referenced_files;
       d["missing_files"] = e.manifest->missing_count;
+      d["lost_from_live_files"] = e.manifest->lost_from_live_count;
       d["filestore_files"] = e.manifest->filestore_files;
       d["filestore_bytes"] = e.manifest->filestore_bytes;
     }

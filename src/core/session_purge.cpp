@@ -1,6 +1,7 @@
 #include "odbox/core/session_purge.hpp"
 
 #include "odbox/core/errors.hpp"
+#include "odbox/util/dir_walk.hpp"
 #include "odbox/util/fd.hpp"
 #include "odbox/util/sys_error.hpp"
 
@@ -8,9 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstddef>
-#include <cstring>
 #include <ctime>
-#include <dirent.h>
 #include <exception>
 #include <fcntl.h>
 #include <fstream>
@@ -30,7 +29,6 @@
 namespace odbox::core {
 namespace {
 
-constexpr std::size_t k_getdents_bytes = 256 * 1024; // one getdents64 call
 constexpr int k_max_depth = 32;                      // levels below the sessions directory
 constexpr std::uint64_t k_max_warnings = 20;         // then only counted
 constexpr std::size_t k_max_threads = 64;
@@ -144,7 +142,7 @@ std::size_t thread_count(std::size_t requested, dev_t dev) {
 struct Entry {
   std::uint64_t ino = 0;
   std::size_t name_offset = 0;
-  unsigned char type = DT_UNKNOWN;
+  util::FileType type = util::FileType::unknown;
   bool remove = false;     // set by the look-up pass: a regular file to unlink
   std::uint64_t size = 0;  // its st_size
 };
@@ -158,7 +156,7 @@ struct Chunk {
     entries.clear();
     names.clear();
   }
-  void add(std::uint64_t ino, unsigned char type, std::string_view name) {
+  void add(std::uint64_t ino, util::FileType type, std::string_view name) {
     entries.push_back(Entry{ino, names.size(), type});
     names.append(name);
     names.push_back('\0');
@@ -166,63 +164,27 @@ struct Chunk {
   [[nodiscard]] const char* name(const Entry& entry) const { return names.data() + entry.name_offset; }
 };
 
-// Reads a directory with getdents64 into chunks. One reader serves every
-// directory in turn: a directory is read to its end before the walk descends.
-class DirReader {
-public:
-  DirReader() : m_buf(std::make_unique_for_overwrite<char[]>(k_getdents_bytes)) {}
-
-  void start(int fd) {
-    m_fd = fd;
-    m_pos = m_end = 0;
-    m_eof = false;
-  }
-  [[nodiscard]] bool eof() const { return m_eof && m_pos == m_end; }
-
-  // Appends entries (without "." and "..") until the chunk holds `max` or
-  // the directory ends.
-  util::SysResult<void> fill(Chunk& chunk, std::size_t max) {
-    while (chunk.entries.size() < max) {
-      if (m_pos == m_end) {
-        if (m_eof) {
-          return {};
-        }
-        const ssize_t n = ::getdents64(m_fd, m_buf.get(), k_getdents_bytes);
-        if (n < 0) {
-          if (errno == EINTR) {
-            throw_if_interrupted();
-            continue;
-          }
-          return std::unexpected(util::sys_error("getdents64"));
-        }
-        m_pos = 0;
-        m_end = static_cast<std::size_t>(n);
-        m_eof = n == 0;
+// Appends entries of the directory `reader` reads until `chunk` holds `max`
+// or the directory ends. One reader serves every directory in turn: a
+// directory is read to its end before the walk descends.
+util::SysResult<void> fill(util::DirReader& reader, Chunk& chunk, std::size_t max) {
+  util::DirEntry entry;
+  while (chunk.entries.size() < max) {
+    auto more = reader.next(entry);
+    if (!more) {
+      if (more.error().err == EINTR) {
+        throw_if_interrupted();
         continue;
       }
-      const char* record = m_buf.get() + m_pos;
-      std::uint64_t ino = 0;
-      unsigned short reclen = 0;
-      unsigned char type = DT_UNKNOWN;
-      std::memcpy(&ino, record + offsetof(dirent64, d_ino), sizeof ino);
-      std::memcpy(&reclen, record + offsetof(dirent64, d_reclen), sizeof reclen);
-      std::memcpy(&type, record + offsetof(dirent64, d_type), sizeof type);
-      const std::string_view name(record + offsetof(dirent64, d_name));
-      m_pos += reclen;
-      if (name != "." && name != "..") {
-        chunk.add(ino, type, name);
-      }
+      return std::unexpected(more.error());
     }
-    return {};
+    if (!*more) {
+      return {};
+    }
+    chunk.add(entry.ino, entry.type, entry.name);
   }
-
-private:
-  std::unique_ptr<char[]> m_buf; // not zeroed: only what getdents64 fills is touched
-  int m_fd = -1;
-  std::size_t m_pos = 0;
-  std::size_t m_end = 0;
-  bool m_eof = false;
-};
+  return {};
+}
 
 // A directory on the walk's stack: its descriptor, its path below the
 // sessions directory (for messages), and the subdirectories still to visit.
@@ -448,10 +410,10 @@ private:
   void drain(Frame& frame) {
     ++m_result.dirs_visited;
     m_reader.start(frame.fd.get());
-    while (!m_reader.eof()) {
+    while (!m_reader.at_end()) {
       throw_if_interrupted();
       m_chunk.clear();
-      if (auto filled = m_reader.fill(m_chunk, m_chunk_entries); !filled) {
+      if (auto filled = fill(m_reader, m_chunk, m_chunk_entries); !filled) {
         util::SysError err = filled.error();
         err.path = path_of(frame, {});
         if (frame.depth == 0) {
@@ -464,9 +426,10 @@ private:
                 [](const Entry& a, const Entry& b) { return a.ino < b.ino; });
       m_files.clear();
       for (const Entry& entry : m_chunk.entries) {
-        if (entry.type == DT_DIR) {
-          frame.subdirs.add(entry.ino, DT_DIR, m_chunk.name(entry));
-        } else if (entry.type == DT_REG || entry.type == DT_UNKNOWN) {
+        if (entry.type == util::FileType::directory) {
+          frame.subdirs.add(entry.ino, util::FileType::directory, m_chunk.name(entry));
+        } else if (entry.type == util::FileType::regular ||
+                   entry.type == util::FileType::unknown) {
           m_files.push_back(entry);
         } else {
           ++m_result.skipped; // symlink, FIFO, socket, device
@@ -518,7 +481,7 @@ private:
     for (const Tally& tally : tallies) {
       add(m_result, tally.counts);
       for (const Entry& dir : tally.found_dirs.entries) {
-        frame.subdirs.add(dir.ino, DT_DIR, tally.found_dirs.name(dir));
+        frame.subdirs.add(dir.ino, util::FileType::directory, tally.found_dirs.name(dir));
       }
     }
   }
@@ -554,7 +517,7 @@ private:
       return;
     }
     if (S_ISDIR(st.st_mode)) {
-      tally.found_dirs.add(entry.ino, DT_DIR, name);
+      tally.found_dirs.add(entry.ino, util::FileType::directory, name);
       return;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -592,17 +555,18 @@ private:
       skip_dir(path_of(parent, name), "deeper than " + std::to_string(k_max_depth) + " levels");
       return std::nullopt;
     }
-    util::UniqueFd fd(
-        ::openat(parent.fd.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    auto fd = util::open_directory(parent.fd.get(), name);
     if (!fd) {
-      if (errno == ELOOP || errno == ENOTDIR) {
+      const int err = fd.error().err;
+      if (err == ELOOP || err == ENOTDIR) {
         ++m_result.skipped; // replaced by a symlink or a file since it was read
-      } else if (errno != ENOENT) {
-        error(util::sys_error("openat", path_of(parent, name)));
+      } else if (err != ENOENT) {
+        fd.error().path = path_of(parent, name);
+        error(fd.error());
       }
       return std::nullopt;
     }
-    const auto id = identify(fd.get(), path_of(parent, name));
+    const auto id = identify(fd->get(), path_of(parent, name));
     if (!id) {
       error(id.error());
       return std::nullopt;
@@ -612,7 +576,7 @@ private:
       return std::nullopt;
     }
     std::string rel = parent.rel.empty() ? std::string(name) : parent.rel + '/' + name;
-    return Frame{std::move(fd), std::move(rel), parent.depth + 1, {}, 0};
+    return Frame{std::move(*fd), std::move(rel), parent.depth + 1, {}, 0};
   }
 
   std::string m_root;
@@ -623,7 +587,7 @@ private:
   WarningCounts& m_warnings;
   PurgeResult m_result;
   std::size_t m_next_subtree = 0; // the sessions directory's subdirectories before it are done
-  DirReader m_reader;
+  util::DirReader m_reader; // getdents64 in batches of 256 KiB, one buffer for the walk
   Chunk m_chunk;
   std::vector<Entry> m_files; // the chunk's candidates for removal, in inode order
 };
@@ -689,18 +653,18 @@ PurgeResult purge_sessions(const PurgeOptions& options) {
                      " is not a directory: point --sessions-dir at Odoo's <data_dir>/sessions");
   }
 
-  util::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  auto fd = util::open_directory(AT_FDCWD, dir.c_str());
   if (!fd) {
-    if (errno == ENOENT) {
+    if (fd.error().err == ENOENT) {
       return {};
     }
-    if (errno == ELOOP) {
+    if (fd.error().err == ELOOP) {
       throw UsageError(symlink_refusal); // replaced by a symlink since the lstat
     }
-    throw RunError(util::sys_error("open", dir).message() +
-                   ": cannot purge the sessions directory");
+    fd.error().path = dir;
+    throw RunError(fd.error().message() + ": cannot purge the sessions directory");
   }
-  const auto id = identify(fd.get(), dir);
+  const auto id = identify(fd->get(), dir);
   if (!id) {
     throw RunError(id.error().message());
   }
@@ -712,7 +676,7 @@ PurgeResult purge_sessions(const PurgeOptions& options) {
   WarningCounts warnings;
   return Purger(dir, *id, cutoff, options.chunk_entries, thread_count(options.threads, id->dev),
                 warnings)
-      .run(std::move(fd));
+      .run(std::move(*fd));
 }
 
 } // namespace odbox::core

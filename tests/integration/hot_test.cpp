@@ -162,6 +162,38 @@ TEST(Hot, SecondRunPrunesOnlyUnreferencedFilesGoneFromTheStore) {
   EXPECT_TRUE(fs::exists(odoo.mirror() / still_referenced));
   EXPECT_EQ(odoo.manifest()["filestore"]["pruned"], 1);
   EXPECT_EQ(odoo.runs().size(), 2U);
+  // The live Odoo lost a file its database references: said, not hidden.
+  EXPECT_EQ(odoo.manifest()["filestore"]["lost_from_live_count"], 1);
+  EXPECT_EQ(odoo.manifest()["filestore"]["lost_from_live"],
+            nlohmann::json::array({still_referenced}));
+  EXPECT_EQ(odoo.runs().back()["databases"][0]["lost_from_live_files"], 1);
+  EXPECT_NE(out.err.find("gone from the live file store"), std::string::npos) << out.err;
+}
+
+// A live store that is not there (a data dir whose mount is missing, say)
+// must not empty the mirror: nothing is pruned, and every file the database
+// references is reported as lost from the live store.
+TEST(Hot, MissingLiveStorePrunesNothingAndReportsEveryFileLost) {
+  OdooScratch odoo;
+  odoo.write_unreferenced_file();
+  ASSERT_EQ(odoo.backup({"hot"}).exit_code, 0);
+  const auto before = odbox_test::tree_digest(odoo.mirror());
+  fs::rename(odoo.live_store(), odoo.scratch() / "store-elsewhere");
+  const auto metrics = odoo.scratch() / "odbox.prom";
+
+  const auto out = odoo.backup({"hot", "--metrics-file", metrics.string()});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_EQ(odbox_test::tree_digest(odoo.mirror()), before);
+  const auto m = odoo.manifest();
+  EXPECT_EQ(m["filestore"]["pruned"], 0);
+  EXPECT_TRUE(m["filestore"].contains("not_pruned_because")) << m.dump(2);
+  EXPECT_EQ(m["filestore"]["lost_from_live_count"], odoo.referenced_files(odoo.db()).size());
+  EXPECT_NE(out.err.find("not pruned this run"), std::string::npos) << out.err;
+  EXPECT_NE(read_file(metrics).find("odbox_backup_lost_from_live_files{kind=\"hot\",database=\"" +
+                                    odoo.db() + "\"} " +
+                                    std::to_string(odoo.referenced_files(odoo.db()).size())),
+            std::string::npos)
+      << read_file(metrics);
 }
 
 TEST(Hot, SecondRunCopiesWhatOdooWroteAndRestoresLikeTheFirst) {

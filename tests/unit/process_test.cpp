@@ -158,6 +158,8 @@ TEST(Process, LastLine) {
 }
 
 // find_executable: one row per promise.
+namespace {
+
 struct LookupCase {
   const char* name;
   std::string path;   // PATH, with {dir} for the scratch directory
@@ -178,6 +180,8 @@ std::string expand(std::string text, const fs::path& dir) {
   }
   return text;
 }
+
+} // namespace
 
 TEST_P(FindExecutableTest, Finds) {
   const LookupCase& row = GetParam();

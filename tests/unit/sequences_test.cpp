@@ -268,7 +268,7 @@ TEST_F(SequenceTest, AnOdooThatWasStoppedStaysStopped) {
 }
 
 // One row per fault: where it strikes, and what the whole run must show.
-struct ColdFaultRow {
+struct ColdSequenceFaultRow {
   std::string name;
   Fault fault;
   int exit_code;
@@ -276,11 +276,11 @@ struct ColdFaultRow {
   bool odoo_stopped_by_the_run;                // a stop was asked for
 };
 
-class ColdFault : public SequenceTest,
-                  public ::testing::WithParamInterface<ColdFaultRow> {};
+class ColdSequenceFault : public SequenceTest,
+                  public ::testing::WithParamInterface<ColdSequenceFaultRow> {};
 
-TEST_P(ColdFault, OdooRunsAgainAndTheRunRecordsItselfOnce) {
-  const ColdFaultRow& row = GetParam();
+TEST_P(ColdSequenceFault, OdooRunsAgainAndTheRunRecordsItselfOnce) {
+  const ColdSequenceFaultRow& row = GetParam();
   m_fault = row.fault;
   EXPECT_EQ(run_cold(), row.exit_code) << m_log.text();
   const auto runs = records();
@@ -308,58 +308,58 @@ TEST_P(ColdFault, OdooRunsAgainAndTheRunRecordsItselfOnce) {
 const std::map<std::string, std::string> k_both_failed{{"a", "failed"}, {"b", "failed"}};
 
 INSTANTIATE_TEST_SUITE_P(
-    Rows, ColdFault,
+    Rows, ColdSequenceFault,
     ::testing::Values(
-        ColdFaultRow{"PresyncFails", {.at = "presync a"}, 1, k_both_failed, false},
-        ColdFaultRow{"SigtermDuringPresync",
+        ColdSequenceFaultRow{"PresyncFails", {.at = "presync a"}, 1, k_both_failed, false},
+        ColdSequenceFaultRow{"SigtermDuringPresync",
                      {.at = "presync b", .signal = true},
                      143,
                      k_both_failed,
                      false},
-        ColdFaultRow{"StopFails", {.at = "stop"}, 1, k_both_failed, true},
-        ColdFaultRow{"SessionsFailWhileStopped",
+        ColdSequenceFaultRow{"StopFails", {.at = "stop"}, 1, k_both_failed, true},
+        ColdSequenceFaultRow{"SessionsFailWhileStopped",
                      {.at = "sessions.while_stopped"},
                      1,
                      k_both_failed,
                      true},
-        ColdFaultRow{"SnapshotFails", {.at = "open_snapshot b"}, 1, k_both_failed, true},
-        ColdFaultRow{"SigtermWhileStopped",
+        ColdSequenceFaultRow{"SnapshotFails", {.at = "open_snapshot b"}, 1, k_both_failed, true},
+        ColdSequenceFaultRow{"SigtermWhileStopped",
                      {.at = "open_snapshot a", .signal = true},
                      143,
                      k_both_failed,
                      true},
-        ColdFaultRow{"FileListFails", {.at = "read_file_list a"}, 1, k_both_failed, true},
-        ColdFaultRow{"DeltaSyncFails", {.at = "sync b"}, 1, k_both_failed, true},
-        ColdFaultRow{"StartFails", {.at = "start"}, 5, k_both_failed, true},
-        ColdFaultRow{"SnapshotFailsThenStartFails",
+        ColdSequenceFaultRow{"FileListFails", {.at = "read_file_list a"}, 1, k_both_failed, true},
+        ColdSequenceFaultRow{"DeltaSyncFails", {.at = "sync b"}, 1, k_both_failed, true},
+        ColdSequenceFaultRow{"StartFails", {.at = "start"}, 5, k_both_failed, true},
+        ColdSequenceFaultRow{"SnapshotFailsThenStartFails",
                      {.at = "open_snapshot a", .start_fails = true},
                      5,
                      k_both_failed,
                      true},
-        ColdFaultRow{"SigtermWhileStoppedThenStartFails",
+        ColdSequenceFaultRow{"SigtermWhileStoppedThenStartFails",
                      {.at = "read_file_list b", .signal = true, .start_fails = true},
                      5,
                      k_both_failed,
                      true},
-        ColdFaultRow{"DumpStartFails", {.at = "start_dump a"}, 1, k_both_failed, true},
-        ColdFaultRow{
+        ColdSequenceFaultRow{"DumpStartFails", {.at = "start_dump a"}, 1, k_both_failed, true},
+        ColdSequenceFaultRow{
             "OneDumpFails", {.at = "settle a"}, 1, {{"a", "failed"}, {"b", "ok"}}, true},
-        ColdFaultRow{"SigtermWhileDumping",
+        ColdSequenceFaultRow{"SigtermWhileDumping",
                      {.at = "settle a", .signal = true},
                      143,
                      k_both_failed,
                      true},
-        ColdFaultRow{"OneCommitFails",
+        ColdSequenceFaultRow{"OneCommitFails",
                      {.at = "commit a"},
                      1,
                      {{"a", "failed"}, {"b", "ok"}},
                      true},
-        ColdFaultRow{"SigtermWhileCommitting",
+        ColdSequenceFaultRow{"SigtermWhileCommitting",
                      {.at = "commit a", .signal = true},
                      143,
                      k_both_failed,
                      true},
-        ColdFaultRow{"ASurpriseInASecondDump",
+        ColdSequenceFaultRow{"ASurpriseInASecondDump",
                      {.at = "settle b", .foreign = true},
                      1,
                      {{"a", "ok"}, {"b", "failed"}},

@@ -34,6 +34,11 @@ struct Manifest {
   std::uint64_t filestore_files = 0;
   std::uint64_t filestore_bytes = 0;
   std::uint64_t pruned_files = 0;
+  std::optional<std::string> not_pruned_because;  // the live store could not be read
+  // Referenced files the mirror holds that are gone from the live store:
+  // the backup is sound, the live Odoo is damaged.
+  std::uint64_t lost_from_live_count = 0;
+  std::vector<std::string> lost_from_live;  // the first ones
   // cold only
   std::optional<std::uint64_t> sessions_removed;
   std::optional<std::uint64_t> sessions_bytes_removed;
