@@ -225,6 +225,10 @@ SysResult<Child> spawn(const SpawnSpec& spec) {
     posix_spawn_file_actions_adddup2(&setup.actions, err_write.get(), STDERR_FILENO);
   }
 
+  if (!spec.working_dir.empty()) {
+    posix_spawn_file_actions_addchdir_np(&setup.actions, spec.working_dir.c_str());
+  }
+
   sigset_t empty_mask;
   sigemptyset(&empty_mask);
   sigset_t default_signals;

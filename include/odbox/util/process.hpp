@@ -33,6 +33,7 @@ struct SpawnSpec {
   bool capture_stderr = true;          // pipe to the parent, else inherited
   int stdout_fd = -1;                  // when >= 0, the child's stdout (overrides capture)
   int stdin_fd = -1;                   // when >= 0, the child's stdin, else /dev/null
+  std::string working_dir;             // when set, the child starts in this directory
 };
 
 // A running child process. The destructor of a child still running kills its
