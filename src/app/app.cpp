@@ -25,7 +25,7 @@ struct Flags {
   std::string sessions_dir;
   std::string odoo_service;
   std::string log_level;
-  std::string pg_dump, psql, rsync, systemctl;
+  std::string pg_dump, psql, rsync, systemctl, restic;
   std::string metrics_file;
   std::string marker_dir;
   int sessions_keep_days = -1;
@@ -39,6 +39,7 @@ struct Flags {
   RestoreFlags restore;
   ExportFlags export_zip;
   StatusFlags status;
+  OffsiteFlags offsite;
 };
 
 constexpr const char* k_description =
@@ -51,12 +52,14 @@ constexpr const char* k_description =
     "  export  a zip of a backup for Odoo's database manager\n"
     "  purge-sessions  remove Odoo's stale session files (Odoo stopped)\n"
     "  status  last run and last success of each backup\n"
+    "  offsite off-site generations through restic: push, snapshots, forget, check\n"
     "The backup area is <basedir>/odoo/: <db>.dump.sql, <db>.manifest.json,\n"
     "<db>.files.tsv, filestore/<db>/ and runs.jsonl.\n"
     "PostgreSQL is reached through the libpq environment (PGHOST, PGPORT,\n"
     "PGUSER, PGPASSFILE, ...) or postgres.conninfo in the config file.\n"
     "Exit codes: 0 ok, 1 failed (previous backup intact), 2 usage error,\n"
-    "3 locked, 4 written but inconsistent, 5 Odoo not restarted, 128+N signal.";
+    "3 locked, 4 written but inconsistent, 5 Odoo not restarted,\n"
+    "6 written but the off-site copy failed, 128+N signal.";
 
 void add_global_options(CLI::App& app, Flags& f) {
   app.add_option("--config", f.config_file, "JSON config file (flags override it)")
@@ -78,6 +81,8 @@ void add_global_options(CLI::App& app, Flags& f) {
   app.add_option("--psql", f.psql, "psql program (default: found on PATH)")->type_name("PATH");
   app.add_option("--rsync", f.rsync, "rsync program (default: found on PATH)")->type_name("PATH");
   app.add_option("--systemctl", f.systemctl, "systemctl program (default: found on PATH)")
+      ->type_name("PATH");
+  app.add_option("--restic", f.restic, "restic program (default: found on PATH)")
       ->type_name("PATH");
   app.add_flag("--json", f.json, "Print the run's record as JSON on stdout");
 }
@@ -142,6 +147,7 @@ Config build_config(const Flags& f) {
   set(config.tools.psql, f.psql);
   set(config.tools.rsync, f.rsync);
   set(config.tools.systemctl, f.systemctl);
+  set(config.tools.restic, f.restic);
   if (!f.metrics_file.empty()) {
     config.metrics_file = f.metrics_file;
   }
@@ -205,6 +211,7 @@ int run(int argc, char** argv) {
   restore->add_flag("--force", flags.restore.force,
                     "Replace an existing database (Odoo is stopped around the swap)");
   add_marker_option(*restore, flags);
+  add_restore_offsite_options(*restore, flags.restore);
   auto* export_cmd = app.add_subcommand(
       "export", "Write a zip of a backup that Odoo's database manager restores");
   export_cmd->add_option("--zip", flags.export_zip.zip, "The zip file to write")
@@ -220,6 +227,7 @@ int run(int argc, char** argv) {
   status->add_option("--max-age", flags.status.max_age,
                      "Exit 4 when a database's last success is older (e.g. 26h)")
       ->type_name("DURATION");
+  auto* offsite = add_offsite_command(app, flags.offsite);
 
   try {
     app.parse(argc, argv);
@@ -264,6 +272,9 @@ int run(int argc, char** argv) {
     }
     if (status->parsed()) {
       return run_status(config, common, flags.status);
+    }
+    if (offsite->parsed()) {
+      return run_offsite(config, common, flags.offsite);
     }
     return run_cold_recover(config, systemctl);
   } catch (const core::Error& e) {

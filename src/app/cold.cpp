@@ -1,5 +1,6 @@
 #include "odbox/app/commands.hpp"
 #include "odbox/core/backup.hpp"
+#include "odbox/core/offsite/push.hpp"
 #include "odbox/core/report.hpp"
 #include "odbox/core/run_lock.hpp"
 #include "odbox/core/session_purge.hpp"
@@ -81,6 +82,7 @@ void stopped_phase(const Config& config, std::vector<std::unique_ptr<DatabaseBac
 
 int run_cold(const Config& config, const CommonOptions& common, ServiceControl& services) {
   const Tools tools = preflight(config);
+  offsite_preflight(config, "cold");
   if (!services.exists(config.odoo_service)) {
     throw UsageError("service " + config.odoo_service +
                      " is not known to systemd: check --odoo-service (systemctl list-units "
@@ -88,7 +90,7 @@ int run_cold(const Config& config, const CommonOptions& common, ServiceControl& 
   }
   const BackupArea area(config.basedir);
   area.prepare();
-  const RunLock lock(area.lock_file(), "cold", config.wait_lock);
+  RunLock lock(area.lock_file(), "cold", config.wait_lock);
   area.remove_stale_temporaries();
 
   RunReport report(area, "cold");
@@ -139,12 +141,14 @@ int run_cold(const Config& config, const CommonOptions& common, ServiceControl& 
   }
 
   int signal_code = 0;
+  std::vector<Manifest> committed;
   for (auto& b : backups) {
     if (was_active && !config.cold.full_downtime) {
       b->manifest().downtime_seconds = guard.downtime_seconds();
     }
     try {
-      report.succeeded(b->finish());
+      committed.push_back(b->finish());
+      report.succeeded(committed.back());
     } catch (const Interrupted& e) {
       signal_code = static_cast<int>(e.code());
       report.failed_all(config.databases, e.what());
@@ -175,7 +179,15 @@ int run_cold(const Config& config, const CommonOptions& common, ServiceControl& 
     spdlog::info("Odoo was down for {}",
                  util::format_duration(std::chrono::duration<double>(guard.downtime_seconds())));
   }
-  return record_and_exit(signal_code != 0 ? signal_code : report.exit_code());
+  int code = signal_code != 0 ? signal_code : report.exit_code();
+  // Off site: what this run committed, Odoo running again (the run lock is
+  // released inside).
+  if (signal_code == 0 && !committed.empty() && pushes_after(config, "cold")) {
+    const auto pushed = push_after_run(config, area, committed, lock);
+    report.set_offsite(pushed.to_json());
+    code = pushed.exit_code(code);
+  }
+  return record_and_exit(code);
 }
 
 int run_cold_recover(const Config& config, ServiceControl& services) {

@@ -13,6 +13,9 @@ int run_restore(const Config& config, const RestoreFlags& flags, ServiceControl&
   if (config.databases.size() != 1) {
     throw UsageError("restore takes exactly one --db NAME (the backup to restore)");
   }
+  if (!flags.from_offsite.empty()) {
+    return run_restore_from_offsite(config, flags, services);
+  }
   const BackupArea area(config.basedir);
   std::error_code ec;
   if (!std::filesystem::is_directory(area.root(), ec)) {

@@ -1,5 +1,6 @@
 #include "odbox/app/commands.hpp"
 #include "odbox/core/errors.hpp"
+#include "odbox/core/offsite/status.hpp"
 #include "odbox/core/status.hpp"
 #include "odbox/core/verify.hpp"
 #include "odbox/util/time.hpp"
@@ -69,10 +70,19 @@ int run_status(const Config& config, const CommonOptions& common, const StatusFl
     }
   }
   const auto entries = read_status(area, config.databases);
+  std::vector<OffsiteStatus> offsite;
+  if (config.offsite) {
+    offsite = read_offsite_status(area, config.databases);
+    count_generations(config, area, offsite);
+  }
   if (common.json) {
-    std::cout << status_json(entries).dump(2) << std::endl;
+    auto all = status_json(entries);
+    for (auto& e : offsite_status_json(offsite)) {
+      all.push_back(std::move(e));
+    }
+    std::cout << all.dump(2) << std::endl;
   } else {
-    std::cout << format_status(entries);
+    std::cout << format_status(entries) << format_offsite_status(offsite);
   }
   if (!max_age) {
     return 0;
@@ -94,6 +104,10 @@ int run_status(const Config& config, const CommonOptions& common, const StatusFl
                     flags.max_age);
       code = static_cast<int>(ExitCode::inconsistent);
     }
+  }
+  if (config.offsite) {
+    const auto seconds = static_cast<double>(max_age->count());
+    code = std::max(code, check_offsite_age(offsite, seconds, flags.max_age));
   }
   return code;
 }

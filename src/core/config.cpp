@@ -183,10 +183,14 @@ void load_config_file(const std::filesystem::path& file, Config& config) {
     t.get("psql", config.tools.psql);
     t.get("rsync", config.tools.rsync);
     t.get("systemctl", config.tools.systemctl);
+    t.get("restic", config.tools.restic);
     t.reject_unknown();
   }
   if (const json* cold = reader.child("cold")) {
     read_cold(reader, *cold, name, config.cold);
+  }
+  if (const json* offsite = reader.child("offsite")) {
+    config.offsite = read_offsite_settings(*offsite, name);
   }
   reader.reject_unknown();
 }

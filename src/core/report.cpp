@@ -1,5 +1,6 @@
 #include "odbox/core/report.hpp"
 
+#include "odbox/core/offsite/status.hpp"
 #include "odbox/util/atomic_file.hpp"
 #include "odbox/util/time.hpp"
 #include "odbox/version.hpp"
@@ -86,6 +87,9 @@ nlohmann::json RunReport::finish(int exit_code,
     record["sessions"] = {{"files_removed", m_sessions->first},
                           {"bytes_removed", m_sessions->second}};
   }
+  if (m_offsite) {
+    record["offsite"] = *m_offsite;
+  }
   append_run_record(m_area.runs_log(), record);
   if (metrics_file) {
     write_metrics(*metrics_file, exit_code);
@@ -150,6 +154,9 @@ void RunReport::write_metrics(const std::filesystem::path& file, int exit_code) 
       out << "odbox_backup_downtime_seconds" << labels(e.database) << " " << *m_downtime
           << "\n";
     }
+  }
+  if (m_offsite) {
+    out << offsite_metrics(m_area, *m_offsite);
   }
   // node_exporter runs as its own user: the metrics are world-readable.
   if (auto ok = util::write_file_atomic(file, out.str(), 0644); !ok) {

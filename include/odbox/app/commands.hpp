@@ -5,6 +5,10 @@
 
 #include <string>
 
+namespace CLI {
+class App;
+}
+
 namespace odbox::app {
 
 // Options shared by the commands (beyond the Config).
@@ -20,6 +24,8 @@ struct VerifyFlags {
 struct RestoreFlags {
   std::string target_db;
   bool force = false;
+  std::string from_offsite;  // "latest" or a snapshot ID; empty: from the area
+  std::string staging;       // --staging DIR of --from-offsite
 };
 
 struct ExportFlags {
@@ -28,6 +34,13 @@ struct ExportFlags {
 
 struct StatusFlags {
   std::string max_age;  // e.g. "26h"; empty: no limit
+};
+
+struct OffsiteFlags {
+  std::string action;  // push | snapshots | forget | check
+  bool wait_lock = false;
+  std::string read_data_subset;
+  bool restore_test = false;
 };
 
 // Each subcommand sequences the core steps and returns its exit code;
@@ -45,5 +58,14 @@ int run_export(const core::Config& config, const ExportFlags& flags);
 int run_purge_sessions(const core::Config& config);
 // Exit 0, or 4 when --max-age is given and a database's last success is older.
 int run_status(const core::Config& config, const CommonOptions& common, const StatusFlags& flags);
+
+// `offsite push|snapshots|forget|check` (src/app/offsite.cpp).
+CLI::App* add_offsite_command(CLI::App& app, OffsiteFlags& flags);
+void add_restore_offsite_options(CLI::App& restore, RestoreFlags& flags);
+// push: 0, or 6 when a push failed; check: 0 sound, 4 problems.
+int run_offsite(const core::Config& config, const CommonOptions& common,
+                const OffsiteFlags& flags);
+int run_restore_from_offsite(const core::Config& config, const RestoreFlags& flags,
+                             core::ServiceControl& services);
 
 } // namespace odbox::app

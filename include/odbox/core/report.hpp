@@ -25,6 +25,8 @@ public:
   void failed_all(const std::vector<std::string>& databases, const std::string& error);
   void set_downtime(double seconds) { m_downtime = seconds; }
   void set_sessions(std::uint64_t files, std::uint64_t bytes);
+  // The off-site push after the run (OffsitePushOutcome::to_json()).
+  void set_offsite(nlohmann::json outcome) { m_offsite = std::move(outcome); }
 
   // 0, 4 (a backup is inconsistent) or 1 (a database failed); `override`
   // replaces it (signals, Odoo restart failure).
@@ -50,6 +52,7 @@ private:
   std::vector<Entry> m_entries;
   std::optional<double> m_downtime;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> m_sessions;
+  std::optional<nlohmann::json> m_offsite;
 };
 
 } // namespace odbox::core
