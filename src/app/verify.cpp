@@ -5,6 +5,7 @@
 #include "odbox/core/verify.hpp"
 #include "odbox/util/time.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <spdlog/spdlog.h>
@@ -72,7 +73,14 @@ int run_status(const Config& config, const CommonOptions& common, const StatusFl
   const auto entries = read_status(area, config.databases);
   std::vector<OffsiteStatus> offsite;
   if (config.offsite) {
-    offsite = read_offsite_status(area, config.databases);
+    // Every database backed up here has an off-site side, pushed or not.
+    std::vector<std::string> databases = config.databases;
+    for (const auto& e : entries) {
+      if (std::ranges::find(databases, e.database) == databases.end()) {
+        databases.push_back(e.database);
+      }
+    }
+    offsite = read_offsite_status(area, databases);
     count_generations(config, area, offsite);
   }
   if (common.json) {

@@ -124,6 +124,9 @@ TEST_P(OffsiteRoundTrip, TheFirstGenerationRestoresAsANewDatabase) {
     const auto file = odoo.data_dir() / "filestore" / copy / line.substr(0, bar);
     ASSERT_TRUE(fs::is_regular_file(file)) << file;
     EXPECT_EQ(sha1_of(file), line.substr(bar + 1)) << file;
+    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << file;
     ++files;
   }
   EXPECT_EQ(files, odoo.referenced_files(copy).size());

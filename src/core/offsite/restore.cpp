@@ -1,11 +1,11 @@
 #include "odbox/core/offsite/restore.hpp"
 
 #include "odbox/core/errors.hpp"
-#include "odbox/core/offsite/generations.hpp"
-#include "odbox/core/offsite/maintenance.hpp"
+#include "odbox/core/manifest.hpp"
 #include "odbox/core/offsite/restic.hpp"
 #include "odbox/core/run_lock.hpp"
 #include "odbox/core/verify.hpp"
+#include "odbox/util/time.hpp"
 
 #include <optional>
 #include <spdlog/spdlog.h>
@@ -74,28 +74,44 @@ private:
   fs::path m_path;
 };
 
-Generation find_generation(const Restic& restic, const std::string& database,
-                           const std::string& wanted) {
-  const auto generations = list_generations(restic, {});
+// restic restores the generation into `target`; "latest" is the newest
+// generation of `database`. Returns the manifest it holds.
+Manifest restore_into(const Restic& restic, const std::string& database,
+                      const std::string& wanted, const fs::path& target) {
+  Restic::Call call{.args = {"restore", wanted, "--target", target.string()},
+                    .working_dir = {},
+                    .on_json_line = {}};
   if (wanted == "latest") {
-    if (auto newest = newest_generation(generations, database)) {
-      return *newest;
-    }
+    call.args.insert(call.args.end(), {"--tag", "odbox,db=" + database});
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const auto run = restic.run(call);
+  if (run.err.find("no snapshot found") != std::string::npos) {
     throw UsageError("no off-site generation of '" + database + "' in " +
                      restic.repository() +
                      ": check --db, or push one first (offsite push)");
   }
-  for (const auto& g : generations) {
-    if (g.id.starts_with(wanted) || g.short_id == wanted) {
-      if (g.database != database) {
-        throw UsageError("snapshot " + wanted + " holds database '" + g.database +
-                         "', not '" + database + "': see offsite snapshots");
-      }
-      return g;
-    }
+  if (run.err.find("no matching ID found") != std::string::npos) {
+    throw UsageError("no off-site generation " + wanted + " in " + restic.repository() +
+                     ": see offsite snapshots --db " + database);
   }
-  throw UsageError("no off-site generation " + wanted + " in " + restic.repository() +
-                   ": see offsite snapshots --db " + database);
+  if (!run.status.success()) {
+    throw RunError(restic.failure_message("restore of " + wanted, run));
+  }
+  const BackupArea copy(target);
+  const auto manifest = read_manifest(copy.manifest(database));
+  if (!manifest) {
+    const auto held = databases_in_area(copy);
+    throw UsageError(
+        "the off-site generation " + wanted + " holds " +
+        (held.empty() ? std::string("no backup") : "database '" + held.front() + "'") +
+        ", not '" + database + "': see offsite snapshots");
+  }
+  spdlog::info(
+      "{}: restored the {} generation {} (backup finished at {}) from {} in {}", database,
+      manifest->kind, wanted, manifest->finished_at, restic.repository(),
+      util::format_duration(std::chrono::duration<double>(util::seconds_since(start))));
+  return *manifest;
 }
 
 } // namespace
@@ -122,33 +138,31 @@ RestoreResult restore_from_offsite(const Config& config,
   check_staging(config, staging);
   const BackupArea area(config.basedir);
   const Restic restic(config, area);
-  const Generation generation = find_generation(restic, db, request.snapshot);
-  spdlog::info("{}: restoring the {} generation {} of {} from {}", db, generation.kind,
-               generation.short_id, generation.time, restic.repository());
-
+  const std::string wanted = request.snapshot.empty() ? "latest" : request.snapshot;
   const Staging staged(staging);
-  restore_generation(restic, generation.id, staged.path());
+  const Manifest manifest = restore_into(restic, db, wanted, staged.path());
   const BackupArea copy(staged.path());
   const auto report = verify_backup(copy, db, VerifyOptions{});
   for (const auto& problem : report.problems) {
-    spdlog::error("{} (snapshot {}): {}", db, generation.short_id, problem);
+    spdlog::error("{} (generation {}): {}", db, wanted, problem);
   }
   if (!report.problems.empty()) {
     throw Error(ExitCode::inconsistent,
-                "the off-site generation " + generation.short_id + " of " + db +
-                    " does not verify (" + report.problems.front() +
-                    "): restore another "
-                    "one (offsite snapshots), nothing was changed");
+                "the off-site generation " + wanted + " of " + db + " does not verify (" +
+                    report.problems.front() +
+                    "): restore another one (offsite snapshots), nothing was changed");
   }
-  spdlog::info("{}: generation {} verified: dump and {} referenced files", db,
-               generation.short_id, report.files_checked);
+  spdlog::info("{}: generation {} verified: dump {} and {} referenced files", db, wanted,
+               util::format_bytes(manifest.dump_bytes), report.files_checked);
   // Replacing a live database stops Odoo: not while a cold run does.
   std::optional<RunLock> lock;
   std::error_code ec;
   if (request.restore.force && fs::is_directory(area.root(), ec)) {
     lock.emplace(area.lock_file(), "restore", config.wait_lock);
   }
-  return restore_backup(config, copy, request.restore, services);
+  RestoreRequest restore = request.restore;
+  restore.disposable_area = true;
+  return restore_backup(config, copy, restore, services);
 }
 
 } // namespace odbox::core

@@ -84,6 +84,9 @@ read_offsite_status(const BackupArea& area, const std::vector<std::string>& data
 
 void count_generations(const Config& config, const BackupArea& area,
                        std::vector<OffsiteStatus>& entries) {
+  if (entries.empty()) {
+    return;
+  }
   try {
     const Restic restic(config, area);
     const auto generations = list_generations(restic, {});
