@@ -47,6 +47,10 @@ struct BackupSummary {
   [[nodiscard]] nlohmann::json to_json() const;
 };
 
+// The line of restic's stderr that says what went wrong: its "Fatal:" line,
+// else the last line that is a sentence (not a frame of a Go stack trace).
+[[nodiscard]] std::string restic_error_line(const std::string& err);
+
 // restic as a child process. The repository, the password file and the
 // backend credentials reach it through its environment only: argv holds
 // options, tags and paths, never a secret, and every message taken from
