@@ -55,7 +55,7 @@ const std::array k_commands{
             [](core::Config& config, const CommandLine&) {
               return run_purge_sessions(config);
             }},
-    Command{"offsite", "off-site generations through restic: push, snapshots, forget, check",
+    Command{"offsite", "restic generations off site: push, snapshots, forget, check",
             add_offsite_options,
             [](core::Config& config, const CommandLine& line) {
               core::follow_basedir_link(config);

@@ -109,7 +109,7 @@ void add_offsite_options(CLI::App& cmd, CommandLine& line) {
     return [&flags, name] { flags.action = name; };
   };
   auto* push_cmd = offsite->add_subcommand(
-      "push", "Send the committed backup of each database to the restic repository");
+      "push", "Send each database's committed backup to the restic repository");
   push_cmd->add_flag("--wait-lock", flags.wait_lock,
                      "Wait for a running backup or push instead of exiting with 3");
   push_cmd->callback(action("push"));
@@ -122,7 +122,7 @@ void add_offsite_options(CLI::App& cmd, CommandLine& line) {
                        "Apply offsite.keep to each database and kind, then prune")
       ->callback(action("forget"));
   auto* check_cmd = offsite->add_subcommand(
-      "check", "restic check, then verify --deep of each database's newest generation");
+      "check", "restic check, then verify --deep of each newest generation");
   check_cmd
       ->add_option("--read-data-subset", flags.read_data_subset,
                    "Also read this part of the data (restic: n/t, x%, or a size)")
@@ -136,15 +136,13 @@ void add_restore_offsite_options(CLI::App& restore, RestoreFlags& flags) {
   restore
       .add_option(
           "--from-offsite", flags.from_offsite,
-          "Restore an off-site generation: latest (the default), or a snapshot ID "
-          "(offsite snapshots)")
+          "An off-site generation: latest, or an ID from offsite snapshots")
       ->expected(0, 1)
       ->default_str("latest")
       ->type_name("[latest|ID]");
   restore
       .add_option("--staging", flags.staging,
-                  "Where --from-offsite puts the generation first (default: beside the "
-                  "basedir, BASEDIR.offsite-restore)")
+                  "Where --from-offsite stages it (default BASEDIR.offsite-restore)")
       ->type_name("DIR");
 }
 

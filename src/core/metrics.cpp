@@ -126,7 +126,7 @@ std::expected<void, std::string> write_metrics(const std::filesystem::path& file
   }
   std::string text = metrics.text();
   if (record.contains("offsite")) {
-    text += offsite_metrics(area, record["offsite"]);
+    text += offsite_metrics(area, record);
   }
   // node_exporter runs as its own user: the metrics are world-readable.
   if (auto ok = util::write_file_atomic(file, text, 0644); !ok) {

@@ -39,7 +39,7 @@ TEST(Commands, OneRowPerCommandWithHelpAndBothSteps) {
   }
   EXPECT_EQ(names, (std::set<std::string_view>{"hot", "cold", "cold-recover", "verify",
                                                "restore", "export", "purge-sessions",
-                                               "status"}));
+                                               "status", "offsite"}));
 }
 
 TEST(Commands, EmptyOrBlankValuesAreRefusedAtParse) {

@@ -41,10 +41,34 @@ std::string row(const std::array<std::string, 8>& c) {
   return line;
 }
 
+// One run's pushes, in the order runs.jsonl lists them: the later wins.
+void fold_run(const nlohmann::json& run, const std::vector<std::string>& databases,
+              std::map<std::string, OffsiteStatus>& by_database) {
+  if (!run.contains("offsite") || !run["offsite"].is_object()) {
+    return;
+  }
+  for (const auto& push : run["offsite"].value("databases", nlohmann::json::array())) {
+    const std::string db = push.value("database", "");
+    if (db.empty() ||
+        (!databases.empty() && std::ranges::find(databases, db) == databases.end())) {
+      continue;
+    }
+    nlohmann::json record = push;
+    record["run_kind"] = run.value("kind", "");
+    auto& entry = by_database[db];
+    entry.database = db;
+    entry.last_push = record;
+    if (push.value("status", "") == "ok") {
+      entry.last_success = record;
+    }
+  }
+}
+
 } // namespace
 
-std::vector<OffsiteStatus>
-read_offsite_status(const BackupArea& area, const std::vector<std::string>& databases) {
+std::vector<OffsiteStatus> read_offsite_status(const BackupArea& area,
+                                               const std::vector<std::string>& databases,
+                                               const nlohmann::json& pending_run) {
   std::map<std::string, OffsiteStatus> by_database;
   for (const auto& db : databases) {
     by_database[db].database = db;
@@ -53,24 +77,12 @@ read_offsite_status(const BackupArea& area, const std::vector<std::string>& data
   std::string line;
   while (std::getline(in, line)) {
     const auto run = nlohmann::json::parse(line, nullptr, false);
-    if (run.is_discarded() || !run.contains("offsite") || !run["offsite"].is_object()) {
-      continue;
+    if (!run.is_discarded()) {
+      fold_run(run, databases, by_database);
     }
-    for (const auto& push : run["offsite"].value("databases", nlohmann::json::array())) {
-      const std::string db = push.value("database", "");
-      if (db.empty() ||
-          (!databases.empty() && std::ranges::find(databases, db) == databases.end())) {
-        continue;
-      }
-      nlohmann::json record = push;
-      record["run_kind"] = run.value("kind", "");
-      auto& entry = by_database[db];
-      entry.database = db;
-      entry.last_push = record;
-      if (push.value("status", "") == "ok") {
-        entry.last_success = record;
-      }
-    }
+  }
+  if (pending_run.is_object()) {
+    fold_run(pending_run, databases, by_database);
   }
   std::vector<OffsiteStatus> out;
   for (auto& [db, entry] : by_database) {
@@ -159,15 +171,15 @@ int check_offsite_age(const std::vector<OffsiteStatus>& entries, double max_age_
   return code;
 }
 
-std::string offsite_metrics(const BackupArea& area, const nlohmann::json& outcome) {
+std::string offsite_metrics(const BackupArea& area, const nlohmann::json& run) {
   std::vector<std::string> databases;
-  for (const auto& d : outcome.value("databases", nlohmann::json::array())) {
+  for (const auto& d : run["offsite"].value("databases", nlohmann::json::array())) {
     databases.push_back(d.value("database", ""));
   }
   if (databases.empty()) {
     return "";
   }
-  const auto entries = read_offsite_status(area, databases);
+  const auto entries = read_offsite_status(area, databases, run);
   std::ostringstream out;
   const auto labels = [](const std::string& db) { return "{database=\"" + db + "\"}"; };
   out << "# HELP odbox_backup_offsite_last_success_timestamp_seconds End of the last "

@@ -22,9 +22,11 @@ struct OffsiteStatus {
 };
 
 // `databases` limits the report (empty: every database pushed). Returns
-// nothing when runs.jsonl is absent.
+// nothing when runs.jsonl is absent. `pending_run` is a run record not yet
+// appended to runs.jsonl (the metrics are written before it), read last.
 std::vector<OffsiteStatus> read_offsite_status(const BackupArea& area,
-                                               const std::vector<std::string>& databases);
+                                               const std::vector<std::string>& databases,
+                                               const nlohmann::json& pending_run = {});
 
 // Fills in the number of generations per database (one `restic snapshots`);
 // when the repository cannot be read, logs a warning and leaves them unknown.
@@ -42,11 +44,11 @@ nlohmann::json offsite_status_json(const std::vector<OffsiteStatus>& entries);
 int check_offsite_age(const std::vector<OffsiteStatus>& entries, double max_age_seconds,
                       const std::string& max_age_text);
 
-// Prometheus lines for the databases of a push `outcome` (to_json()):
+// Prometheus lines for the databases the run record `run` pushed:
 // odbox_backup_offsite_last_success_timestamp_seconds,
 // odbox_backup_offsite_bytes_added and odbox_backup_offsite_last_push_ok.
-// The last success comes from runs.jsonl, so a failed push keeps the
-// timestamp of the one before.
-std::string offsite_metrics(const BackupArea& area, const nlohmann::json& outcome);
+// The last success comes from runs.jsonl and then `run` itself, so a failed
+// push keeps the timestamp of the one before.
+std::string offsite_metrics(const BackupArea& area, const nlohmann::json& run);
 
 } // namespace odbox::core
