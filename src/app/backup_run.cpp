@@ -1,5 +1,7 @@
 #include "odbox/app/backup_run.hpp"
 
+#include "odbox/core/offsite/push.hpp"
+
 #include <iostream>
 #include <spdlog/spdlog.h>
 
@@ -77,11 +79,23 @@ int BackupRun::run(const CommonOptions& common, const std::function<void()>& seq
   } catch (const std::exception& e) {
     end(e);
   }
+  push_off_site();
   const int code = m_report.finish(m_config.metrics_file);
   if (common.json) {
     std::cout << m_report.record().dump(2) << std::endl;
   }
   return code;
+}
+
+void BackupRun::push_off_site() {
+  // Never after an interruption: the run is to end now. A run that wrote
+  // nothing has nothing new to push: the area's backup is off site already.
+  const auto committed = m_report.committed_manifests();
+  if (m_report.interrupted() || committed.empty() ||
+      !pushes_after(m_config, m_report.kind())) {
+    return;
+  }
+  m_report.set_offsite(push_after_run(m_config, m_area, committed, m_lock));
 }
 
 Backups make_backups(const Config& config, const BackupArea& area, const Tools& tools,
