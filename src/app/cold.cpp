@@ -3,6 +3,7 @@
 #include "odbox/core/errors.hpp"
 #include "odbox/core/offsite/push.hpp"
 #include "odbox/core/preflight.hpp"
+#include "odbox/core/sessions_aside.hpp"
 #include "odbox/util/time.hpp"
 
 #include <CLI/CLI.hpp>
@@ -139,6 +140,7 @@ void cold_sequence(BackupRun& run, ServiceControl& services, SessionsCleanup& se
   try {
     if (odoo.stopped()) {
       start_odoo(odoo, was_active, run.report());
+      sessions.after_restart(); // what was moved aside is deleted now
     }
   } catch (const Error& e) {
     run.end(e);
@@ -148,6 +150,7 @@ void cold_sequence(BackupRun& run, ServiceControl& services, SessionsCleanup& se
   run.each(
       backups,
       [&](DatabaseSteps& backup) {
+        throw_if_interrupted(); // taken while finish() waited for the session purge
         run.report().committed(backup.commit(run.report().facts()));
       },
       BackupRun::After::release);
@@ -169,8 +172,26 @@ int run_cold(const Config& config, const CommonOptions& common,
   return run.run(common, [&] { cold_sequence(run, services, *sessions, backups); });
 }
 
+namespace {
+
+// A run killed between its two renames left no sessions directory: Odoo
+// gets one like the old, whatever else fails (Odoo makes its own otherwise).
+void restore_sessions_dir_before_start(const Config& config) {
+  if (!config.sessions_dir && config.data_dir.empty()) {
+    return;
+  }
+  try {
+    (void)restore_sessions_dir(config.sessions());
+  } catch (const std::exception& e) {
+    spdlog::warn("sessions: {}; Odoo makes its own", e.what());
+  }
+}
+
+} // namespace
+
 int run_cold_recover(const Config& config, ServiceControl& services) {
   (void)require_program(config.tools.systemctl, "--systemctl", "systemd");
+  restore_sessions_dir_before_start(config);
   const int started =
       recover_stopped_units(services, config.cold.marker_dir, config.cold.start_timeout);
   if (started == 0) {

@@ -208,9 +208,8 @@ Manifest DatabaseBackup::commit(const RunFacts& facts) {
     throw RunError("internal: commit before settle");
   }
   m_manifest.downtime_seconds = facts.downtime_seconds;
+  m_manifest.sessions = facts.sessions;
   if (facts.sessions) {
-    m_manifest.sessions_removed = facts.sessions->files_removed;
-    m_manifest.sessions_bytes_removed = facts.sessions->bytes_removed;
     m_manifest.phases["purge"] = facts.sessions->seconds;
   }
   m_manifest.finished_at = now_rfc3339();

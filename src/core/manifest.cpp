@@ -13,6 +13,33 @@ namespace odbox::core {
 
 using nlohmann::json;
 
+json sessions_to_json(const SessionsPurged& sessions) {
+  json j = {{"files_removed", sessions.files_removed},
+            {"bytes_removed", sessions.bytes_removed},
+            {"seconds", sessions.seconds},
+            {"while_stopped_seconds", sessions.while_stopped_seconds},
+            {"method", sessions.method},
+            {"leftovers", sessions.leftovers},
+            {"errors", sessions.errors},
+            {"complete", sessions.complete}};
+  if (!sessions.in_place_because.empty()) {
+    j["in_place_because"] = sessions.in_place_because;
+  }
+  return j;
+}
+
+SessionsPurged sessions_from_json(const json& j) {
+  return {.files_removed = j.value("files_removed", std::uint64_t{0}),
+          .bytes_removed = j.value("bytes_removed", std::uint64_t{0}),
+          .seconds = j.value("seconds", 0.0),
+          .while_stopped_seconds = j.value("while_stopped_seconds", 0.0),
+          .method = j.value("method", ""),
+          .in_place_because = j.value("in_place_because", ""),
+          .leftovers = j.value("leftovers", std::uint64_t{0}),
+          .errors = j.value("errors", std::uint64_t{0}),
+          .complete = j.value("complete", true)};
+}
+
 json Manifest::to_json() const {
   json j = {
       {"format", format},
@@ -49,9 +76,8 @@ json Manifest::to_json() const {
   if (not_pruned_because) {
     j["filestore"]["not_pruned_because"] = *not_pruned_because;
   }
-  if (sessions_removed) {
-    j["sessions"] = {{"files_removed", *sessions_removed},
-                     {"bytes_removed", sessions_bytes_removed.value_or(0)}};
+  if (sessions) {
+    j["sessions"] = sessions_to_json(*sessions);
   }
   if (downtime_seconds) {
     j["downtime_seconds"] = *downtime_seconds;
@@ -106,8 +132,7 @@ Manifest Manifest::from_json(const json& j) {
     m.not_pruned_because = fs["not_pruned_because"].get<std::string>();
   }
   if (j.contains("sessions")) {
-    m.sessions_removed = j["sessions"].value("files_removed", std::uint64_t{0});
-    m.sessions_bytes_removed = j["sessions"].value("bytes_removed", std::uint64_t{0});
+    m.sessions = sessions_from_json(j["sessions"]);
   }
   if (j.contains("downtime_seconds")) {
     m.downtime_seconds = j["downtime_seconds"].get<double>();

@@ -79,6 +79,41 @@ auto field(const char* key) {
   };
 }
 
+// The cold run's session purge, apart from the downtime.
+void add_session_gauges(MetricsText& metrics, const nlohmann::json& sessions) {
+  const auto value = [&sessions](const char* key) {
+    return [&sessions, key](const nlohmann::json&) -> std::optional<std::string> {
+      if (!sessions.contains(key)) {
+        return std::nullopt;
+      }
+      return sessions[key].dump();
+    };
+  };
+  const auto flag = [](bool set) {
+    return [set](const nlohmann::json&) { return std::optional<std::string>(set ? "1" : "0"); };
+  };
+  metrics.gauge("odbox_backup_sessions_removed_files",
+                "Session files the last cold run deleted.", value("files_removed"));
+  metrics.gauge("odbox_backup_sessions_removed_bytes",
+                "Bytes of the session files the last cold run deleted.",
+                value("bytes_removed"));
+  metrics.gauge("odbox_backup_sessions_purge_seconds",
+                "Time the last cold run spent deleting session files, mostly with Odoo "
+                "running.",
+                value("seconds"));
+  metrics.gauge("odbox_backup_sessions_downtime_seconds",
+                "Part of the last cold run's downtime spent on the session files.",
+                value("while_stopped_seconds"));
+  metrics.gauge("odbox_backup_sessions_purged_in_place",
+                "1 when the last cold run deleted the session files with Odoo stopped, as "
+                "the sessions directory could not be moved aside.",
+                flag(sessions.value("method", "") == "in_place"));
+  metrics.gauge("odbox_backup_sessions_purge_complete",
+                "0 when the last cold run's session purge was interrupted or failed (the "
+                "next run goes on with it).",
+                flag(sessions.value("complete", true)));
+}
+
 } // namespace
 
 std::expected<void, std::string> write_metrics(const std::filesystem::path& file,
@@ -123,6 +158,9 @@ std::expected<void, std::string> write_metrics(const std::filesystem::path& file
   if (record.contains("downtime_seconds")) {
     metrics.gauge("odbox_backup_downtime_seconds", "Odoo downtime of the last cold run.",
                   run_value("downtime_seconds"));
+  }
+  if (record.contains("sessions")) {
+    add_session_gauges(metrics, record["sessions"]);
   }
   std::string text = metrics.text();
   if (record.contains("offsite")) {

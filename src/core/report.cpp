@@ -106,9 +106,7 @@ nlohmann::json RunReport::make_record(int exit_code) const {
     record["downtime_seconds"] = *m_facts.downtime_seconds;
   }
   if (m_facts.sessions) {
-    record["sessions"] = {{"files_removed", m_facts.sessions->files_removed},
-                          {"bytes_removed", m_facts.sessions->bytes_removed},
-                          {"seconds", m_facts.sessions->seconds}};
+    record["sessions"] = sessions_to_json(*m_facts.sessions);
   }
   if (m_offsite) {
     record["offsite"] = m_offsite->to_json();

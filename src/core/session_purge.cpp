@@ -4,6 +4,7 @@
 #include "odbox/util/dir_walk.hpp"
 #include "odbox/util/fd.hpp"
 #include "odbox/util/sys_error.hpp"
+#include "odbox/util/test_point.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -29,7 +30,7 @@
 namespace odbox::core {
 namespace {
 
-constexpr int k_max_depth = 32;                      // levels below the sessions directory
+constexpr int k_max_depth = k_sessions_max_depth;
 constexpr std::uint64_t k_max_warnings = 20;         // then only counted
 constexpr std::size_t k_max_threads = 64;
 constexpr std::size_t k_discard_threads = 16;        // "auto" on a file system with online discard
@@ -54,33 +55,6 @@ std::string printable(std::string_view name) {
     }
   }
   return out;
-}
-
-// Where a device lives, as statx reports it, and whether it is a mount's root.
-struct DirIdentity {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  bool mount_root = false;
-};
-
-util::SysResult<DirIdentity> identify(int fd, const std::string& path) {
-  struct statx stx {};
-  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_INO, &stx) == 0) {
-    DirIdentity id;
-    id.dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-    id.ino = stx.stx_ino;
-    id.mount_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
-                    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
-    return id;
-  }
-  if (errno != ENOSYS) {
-    return std::unexpected(util::sys_error("statx", path));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    return std::unexpected(util::sys_error("fstat", path));
-  }
-  return DirIdentity{st.st_dev, st.st_ino, false};
 }
 
 // Is the file system on `dev` mounted with online discard? Then every unlink
@@ -257,7 +231,7 @@ void add(PurgeResult& to, const PurgeResult& from) {
 
 class Purger {
 public:
-  Purger(std::string root, DirIdentity root_id, std::optional<timespec> cutoff,
+  Purger(std::string root, util::DirIdentity root_id, std::optional<timespec> cutoff,
          std::size_t chunk_entries, std::size_t threads, WarningCounts& warnings)
       : m_root(std::move(root)), m_root_id(root_id), m_cutoff(cutoff),
         m_chunk_entries(std::max<std::size_t>(chunk_entries, 1)), m_threads(threads),
@@ -524,9 +498,7 @@ private:
       ++tally.counts.skipped;
       return;
     }
-    if (m_cutoff && (st.st_mtim.tv_sec > m_cutoff->tv_sec ||
-                     (st.st_mtim.tv_sec == m_cutoff->tv_sec &&
-                      st.st_mtim.tv_nsec > m_cutoff->tv_nsec))) {
+    if (is_recent(st)) {
       ++tally.counts.files_kept;
       return;
     }
@@ -534,9 +506,35 @@ private:
     entry.size = static_cast<std::uint64_t>(st.st_size);
   }
 
+  [[nodiscard]] bool is_recent(const struct stat& st) const {
+    return m_cutoff && (st.st_mtim.tv_sec > m_cutoff->tv_sec ||
+                        (st.st_mtim.tv_sec == m_cutoff->tv_sec &&
+                         st.st_mtim.tv_nsec > m_cutoff->tv_nsec));
+  }
+
+  // With a cutoff Odoo may be running: a session it refreshed since the
+  // look-up (a batch ago) stays, so the age is read again right before the
+  // unlink. False when the file is to stay, or is gone.
+  bool still_old(const Frame& frame, const char* name, Entry& entry, Tally& tally) const {
+    struct stat st {};
+    if (::fstatat(frame.fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode)) {
+      return false; // gone or replaced since the look-up: not this purge's business
+    }
+    if (is_recent(st)) {
+      ++tally.counts.files_kept;
+      return false;
+    }
+    entry.size = static_cast<std::uint64_t>(st.st_size);
+    return true;
+  }
+
   // Unlinks one entry that look_up marked. Thread-safe like look_up.
-  void unlink_file(const Frame& frame, const Entry& entry, Tally& tally) const {
+  void unlink_file(const Frame& frame, Entry& entry, Tally& tally) const {
     const char* name = m_chunk.name(entry);
+    if (m_cutoff && !still_old(frame, name, entry, tally)) {
+      return;
+    }
     if (::unlinkat(frame.fd.get(), name, 0) != 0) {
       if (errno == EISDIR) {
         ++tally.counts.skipped; // replaced by a directory since the fstatat
@@ -548,6 +546,7 @@ private:
     }
     ++tally.counts.files_removed;
     tally.counts.bytes_removed += entry.size;
+    util::test_point("sessions.deleting");
   }
 
   std::optional<Frame> open_subdir(const Frame& parent, const char* name) {
@@ -566,7 +565,7 @@ private:
       }
       return std::nullopt;
     }
-    const auto id = identify(fd->get(), path_of(parent, name));
+    const auto id = util::identify(fd->get(), path_of(parent, name));
     if (!id) {
       error(id.error());
       return std::nullopt;
@@ -580,7 +579,7 @@ private:
   }
 
   std::string m_root;
-  DirIdentity m_root_id;
+  util::DirIdentity m_root_id;
   std::optional<timespec> m_cutoff;
   std::size_t m_chunk_entries;
   std::size_t m_threads;
@@ -664,7 +663,7 @@ PurgeResult purge_sessions(const PurgeOptions& options) {
     fd.error().path = dir;
     throw RunError(fd.error().message() + ": cannot purge the sessions directory");
   }
-  const auto id = identify(fd->get(), dir);
+  const auto id = util::identify(fd->get(), dir);
   if (!id) {
     throw RunError(id.error().message());
   }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <vector>
 
@@ -31,6 +32,26 @@ SysResult<UniqueFd> open_directory(int parent, const char* name, bool follow_sym
     return std::unexpected(sys_error("openat", name));
   }
   return fd;
+}
+
+SysResult<DirIdentity> identify(int fd, const std::string& path) {
+  struct statx stx {};
+  if (::statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_INO, &stx) == 0) {
+    DirIdentity id;
+    id.dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+    id.ino = stx.stx_ino;
+    id.mount_root = (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) != 0 &&
+                    (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT) != 0;
+    return id;
+  }
+  if (errno != ENOSYS) {
+    return std::unexpected(sys_error("statx", path));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return std::unexpected(sys_error("fstat", path));
+  }
+  return DirIdentity{st.st_dev, st.st_ino, false};
 }
 
 DirReader::DirReader(std::size_t buffer_bytes)

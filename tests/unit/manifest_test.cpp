@@ -17,12 +17,24 @@ TEST(Manifest, RoundTripThroughTheFile) {
   m.missing_count = 1;
   m.missing = {"aa/x"};
   m.downtime_seconds = 2.5;
-  m.sessions_removed = 10;
+  m.sessions = SessionsPurged{.files_removed = 10,
+                              .bytes_removed = 2000,
+                              .seconds = 1.5,
+                              .while_stopped_seconds = 0.25,
+                              .method = "in_place",
+                              .in_place_because = "it is a mount point",
+                              .leftovers = 1,
+                              .errors = 2,
+                              .complete = false};
   m.phases["stop"] = 1.0;
   write_manifest(dir.path() / "m.json", m);
   const auto back = read_manifest(dir.path() / "m.json");
   ASSERT_TRUE(back);
   EXPECT_EQ(back->to_json(), m.to_json());
+  ASSERT_TRUE(back->sessions);
+  EXPECT_EQ(back->sessions->in_place_because, "it is a mount point");
+  EXPECT_FALSE(back->sessions->complete);
+  EXPECT_EQ(back->sessions->leftovers, 1U);
   EXPECT_FALSE(back->consistent());
   EXPECT_FALSE(read_manifest(dir.path() / "none.json"));
 }

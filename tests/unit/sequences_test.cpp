@@ -5,6 +5,7 @@
 
 #include "odbox/app/sequences.hpp"
 #include "odbox/core/errors.hpp"
+#include "odbox/util/signals.hpp"
 #include "test_dir.hpp"
 
 #include <algorithm>
@@ -138,8 +139,26 @@ public:
   void while_stopped() override { step("sessions.while_stopped"); }
   void after_restart() override { step("sessions.after_restart"); }
   SessionsPurged finish() override {
-    step("sessions.finish");
-    return {.files_removed = 7, .bytes_removed = 700, .seconds = 0.5};
+    m_log.add("sessions.finish");
+    if (m_fault.at == "sessions.finish" && m_fault.signal) {
+      // As the real cleanup does: the signal stopped the background purge,
+      // finish() says so and leaves the signal pending.
+      EXPECT_TRUE(odbox::util::install_termination_handlers());
+      ::raise(SIGTERM);
+      SessionsPurged interrupted;
+      interrupted.files_removed = 3;
+      interrupted.method = "aside";
+      interrupted.complete = false;
+      return interrupted;
+    }
+    if (m_fault.at == "sessions.finish") {
+      fail(m_fault);
+    }
+    SessionsPurged purged;
+    purged.files_removed = 7;
+    purged.bytes_removed = 700;
+    purged.seconds = 0.5;
+    return purged;
   }
 
 private:
@@ -161,6 +180,12 @@ protected:
     m_config.data_dir = m_dir.path() / "odoo";
     m_config.databases = {"a", "b"};
     m_config.cold.marker_dir = m_dir.path() / "run";
+  }
+  ~SequenceTest() override {
+    odbox::util::clear_pending_signal(); // a fake may have raised one
+    std::signal(SIGTERM, SIG_DFL);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGHUP, SIG_DFL);
   }
 
   int run_cold() {
@@ -277,7 +302,7 @@ struct ColdSequenceFaultRow {
 };
 
 class ColdSequenceFault : public SequenceTest,
-                  public ::testing::WithParamInterface<ColdSequenceFaultRow> {};
+                          public ::testing::WithParamInterface<ColdSequenceFaultRow> {};
 
 TEST_P(ColdSequenceFault, OdooRunsAgainAndTheRunRecordsItselfOnce) {
   const ColdSequenceFaultRow& row = GetParam();
@@ -294,6 +319,14 @@ TEST_P(ColdSequenceFault, OdooRunsAgainAndTheRunRecordsItselfOnce) {
     EXPECT_LT(m_log.at("start odoo"), m_log.at("sessions.finish")) << m_log.text();
     EXPECT_TRUE(runs[0].contains("downtime_seconds"));
     EXPECT_EQ(m_services.active, row.exit_code != 5);
+    // What was moved aside is deleted once Odoo runs again, also on a
+    // failed run's way out; not when Odoo could not be started.
+    if (row.exit_code == 5) {
+      EXPECT_FALSE(m_log.has("sessions.after_restart")) << m_log.text();
+    } else {
+      EXPECT_LT(m_log.at("start odoo"), m_log.at("sessions.after_restart"));
+      EXPECT_LT(m_log.at("sessions.after_restart"), m_log.at("sessions.finish"));
+    }
     // Odoo is started before anything of a failed run is recorded as done.
     if (m_log.has("commit a")) {
       EXPECT_LT(m_log.at("start odoo"), m_log.at("commit a"));
@@ -310,61 +343,95 @@ const std::map<std::string, std::string> k_both_failed{{"a", "failed"}, {"b", "f
 INSTANTIATE_TEST_SUITE_P(
     Rows, ColdSequenceFault,
     ::testing::Values(
-        ColdSequenceFaultRow{"PresyncFails", {.at = "presync a"}, 1, k_both_failed, false},
+        ColdSequenceFaultRow{
+            "PresyncFails", {.at = "presync a"}, 1, k_both_failed, false},
         ColdSequenceFaultRow{"SigtermDuringPresync",
-                     {.at = "presync b", .signal = true},
-                     143,
-                     k_both_failed,
-                     false},
+                             {.at = "presync b", .signal = true},
+                             143,
+                             k_both_failed,
+                             false},
         ColdSequenceFaultRow{"StopFails", {.at = "stop"}, 1, k_both_failed, true},
         ColdSequenceFaultRow{"SessionsFailWhileStopped",
-                     {.at = "sessions.while_stopped"},
-                     1,
-                     k_both_failed,
-                     true},
-        ColdSequenceFaultRow{"SnapshotFails", {.at = "open_snapshot b"}, 1, k_both_failed, true},
+                             {.at = "sessions.while_stopped"},
+                             1,
+                             k_both_failed,
+                             true},
+        ColdSequenceFaultRow{"SessionsFailBeforeTheStop",
+                             {.at = "sessions.before_stop"},
+                             1,
+                             k_both_failed,
+                             false},
+        ColdSequenceFaultRow{
+            "SnapshotFails", {.at = "open_snapshot b"}, 1, k_both_failed, true},
         ColdSequenceFaultRow{"SigtermWhileStopped",
-                     {.at = "open_snapshot a", .signal = true},
-                     143,
-                     k_both_failed,
-                     true},
-        ColdSequenceFaultRow{"FileListFails", {.at = "read_file_list a"}, 1, k_both_failed, true},
+                             {.at = "open_snapshot a", .signal = true},
+                             143,
+                             k_both_failed,
+                             true},
+        ColdSequenceFaultRow{
+            "FileListFails", {.at = "read_file_list a"}, 1, k_both_failed, true},
         ColdSequenceFaultRow{"DeltaSyncFails", {.at = "sync b"}, 1, k_both_failed, true},
         ColdSequenceFaultRow{"StartFails", {.at = "start"}, 5, k_both_failed, true},
         ColdSequenceFaultRow{"SnapshotFailsThenStartFails",
-                     {.at = "open_snapshot a", .start_fails = true},
-                     5,
-                     k_both_failed,
-                     true},
-        ColdSequenceFaultRow{"SigtermWhileStoppedThenStartFails",
-                     {.at = "read_file_list b", .signal = true, .start_fails = true},
-                     5,
-                     k_both_failed,
-                     true},
-        ColdSequenceFaultRow{"DumpStartFails", {.at = "start_dump a"}, 1, k_both_failed, true},
+                             {.at = "open_snapshot a", .start_fails = true},
+                             5,
+                             k_both_failed,
+                             true},
+        ColdSequenceFaultRow{
+            "SigtermWhileStoppedThenStartFails",
+            {.at = "read_file_list b", .signal = true, .start_fails = true},
+            5,
+            k_both_failed,
+            true},
+        ColdSequenceFaultRow{"SessionsFailAfterTheRestart",
+                             {.at = "sessions.after_restart"},
+                             1,
+                             k_both_failed,
+                             true},
+        ColdSequenceFaultRow{
+            "DumpStartFails", {.at = "start_dump a"}, 1, k_both_failed, true},
         ColdSequenceFaultRow{
             "OneDumpFails", {.at = "settle a"}, 1, {{"a", "failed"}, {"b", "ok"}}, true},
         ColdSequenceFaultRow{"SigtermWhileDumping",
-                     {.at = "settle a", .signal = true},
-                     143,
-                     k_both_failed,
-                     true},
+                             {.at = "settle a", .signal = true},
+                             143,
+                             k_both_failed,
+                             true},
+        ColdSequenceFaultRow{"SigtermWhileTheSessionsArePurged",
+                             {.at = "sessions.finish", .signal = true},
+                             143,
+                             k_both_failed,
+                             true},
+        ColdSequenceFaultRow{
+            "SessionsFinishFails", {.at = "sessions.finish"}, 1, k_both_failed, true},
         ColdSequenceFaultRow{"OneCommitFails",
-                     {.at = "commit a"},
-                     1,
-                     {{"a", "failed"}, {"b", "ok"}},
-                     true},
+                             {.at = "commit a"},
+                             1,
+                             {{"a", "failed"}, {"b", "ok"}},
+                             true},
         ColdSequenceFaultRow{"SigtermWhileCommitting",
-                     {.at = "commit a", .signal = true},
-                     143,
-                     k_both_failed,
-                     true},
+                             {.at = "commit a", .signal = true},
+                             143,
+                             k_both_failed,
+                             true},
         ColdSequenceFaultRow{"ASurpriseInASecondDump",
-                     {.at = "settle b", .foreign = true},
-                     1,
-                     {{"a", "ok"}, {"b", "failed"}},
-                     true}),
+                             {.at = "settle b", .foreign = true},
+                             1,
+                             {{"a", "ok"}, {"b", "failed"}},
+                             true}),
     [](const auto& row) { return row.param.name; });
+
+TEST_F(SequenceTest, ASignalDuringTheSessionPurgeEndsTheRunWithItsFacts) {
+  m_fault = {.at = "sessions.finish", .signal = true};
+  EXPECT_EQ(run_cold(), 143) << m_log.text();
+  EXPECT_FALSE(m_log.has("commit a")) << m_log.text();
+  EXPECT_TRUE(m_services.active);
+  const auto runs = records();
+  ASSERT_EQ(runs.size(), 1U);
+  EXPECT_EQ(runs[0]["sessions"]["files_removed"], 3);
+  EXPECT_EQ(runs[0]["sessions"]["complete"], false);
+  EXPECT_EQ(statuses(), k_both_failed);
+}
 
 TEST_F(SequenceTest, FullDowntimeFaultStillStartsOdooBeforeTheRecord) {
   m_config.cold.full_downtime = true;

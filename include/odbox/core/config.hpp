@@ -51,9 +51,10 @@ struct ColdSettings {
   std::chrono::seconds start_timeout{120};
   std::filesystem::path marker_dir = "/run/odbox-backup";
 
-  // The age of the session files the purge keeps; nothing: purge them all.
+  // The age of the session files the purge keeps; nothing (also for 0
+  // days): purge them all.
   [[nodiscard]] std::optional<std::chrono::seconds> sessions_keep_age() const {
-    if (!sessions_keep_days) {
+    if (!sessions_keep_days || *sessions_keep_days == 0) {
       return std::nullopt;
     }
     return std::chrono::days(*sessions_keep_days);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "odbox/core/run_facts.hpp"
+
 #include <cstdint>
 #include <expected>
 #include <filesystem>
@@ -45,8 +47,7 @@ struct Manifest {
   std::uint64_t lost_from_live_count = 0;
   std::vector<std::string> lost_from_live;  // the first ones
   // cold only
-  std::optional<std::uint64_t> sessions_removed;
-  std::optional<std::uint64_t> sessions_bytes_removed;
+  std::optional<SessionsPurged> sessions;
   std::optional<double> downtime_seconds;
   std::map<std::string, double> phases;  // phase name -> seconds
   // Odoo's own view, for an export its database manager restores.
@@ -58,6 +59,10 @@ struct Manifest {
   // Throws std::runtime_error (nlohmann) for a malformed manifest.
   static Manifest from_json(const nlohmann::json& j);
 };
+
+// The sessions object of a manifest and of a run's record.
+[[nodiscard]] nlohmann::json sessions_to_json(const SessionsPurged& sessions);
+[[nodiscard]] SessionsPurged sessions_from_json(const nlohmann::json& j);
 
 // Writes the manifest atomically (0600). Throws RunError.
 void write_manifest(const std::filesystem::path& file, const Manifest& manifest);

@@ -8,9 +8,13 @@
 
 namespace odbox::core {
 
+// How deep below the sessions directory the purge goes (Odoo uses one level).
+inline constexpr int k_sessions_max_depth = 32;
+
 struct PurgeOptions {
   std::filesystem::path dir;                       // the sessions directory, absolute
-  std::optional<std::chrono::seconds> keep_newer;  // keep files whose mtime is newer than now - keep_newer
+  std::optional<std::chrono::seconds> keep_newer;  // keep files whose mtime is newer than now - keep_newer,
+                                                   // read again right before each unlink
   std::size_t chunk_entries = 64 * 1024;           // entries sorted and unlinked at a time (>= 1)
   std::size_t threads = 0;                         // threads unlinking (1..64); 0 = auto:
                                                    // 16 if the file system is mounted with online

@@ -29,6 +29,19 @@ enum class FileType : unsigned char { unknown, regular, directory, symlink, othe
 [[nodiscard]] SysResult<UniqueFd> open_directory(int parent, const char* name,
                                                  bool follow_symlink = false);
 
+// Where an open directory lives: its device and inode, and whether it is the
+// root of a mount (statx's STATX_ATTR_MOUNT_ROOT, which also tells a bind
+// mount of the same file system; false where statx cannot say).
+struct DirIdentity {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool mount_root = false;
+};
+
+// The identity of `fd` (statx, fstat where statx is missing). Fails with the
+// call and `path`.
+[[nodiscard]] SysResult<DirIdentity> identify(int fd, const std::string& path);
+
 // One entry as DirReader read it. `name` is NUL-terminated and lives in the
 // reader's buffer until the reader reads again.
 struct DirEntry {

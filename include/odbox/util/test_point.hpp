@@ -17,7 +17,14 @@
 // A point's name is "<step>.<moment>" and is the whole contract with the
 // tests, which pass it as a string: rename a point only together with the
 // tests that name it. The points (keep this list in step with the code):
-//   prune.deleting   apply_prune, right after the first file was deleted
+//   prune.deleting          apply_prune, right after the first file was deleted
+//   sessions.while_stopped  SessionsCleanup::while_stopped, Odoo stopped,
+//                           nothing done with the sessions yet
+//   sessions.moved_aside    move_sessions_aside, between the rename aside and
+//                           the fresh directory's rename into place (no
+//                           sessions directory at all)
+//   sessions.deleting       purge_sessions, right after the first session file
+//                           was unlinked (in place, or in a directory moved aside)
 //
 // With the variable unset a test point costs one comparison of an empty
 // string; the tool itself never sets it.
