@@ -2,6 +2,7 @@
 #include "odbox/app/sequences.hpp"
 #include "odbox/core/errors.hpp"
 #include "odbox/core/preflight.hpp"
+#include "odbox/util/test_point.hpp"
 #include "odbox/util/time.hpp"
 
 #include <CLI/CLI.hpp>
@@ -98,7 +99,9 @@ void stopped_window(OdooStoppedGuard& odoo, bool was_active, BackupRun& run,
                     SessionsCleanup& sessions, Backups& backups) {
   const Config& config = run.config();
   stop_odoo(odoo, was_active, config);
+  util::test_point("cold.odoo_stopped");
   sessions.while_stopped();
+  util::test_point("cold.sessions_done");
   for_all(backups, &DatabaseSteps::open_snapshot);
   if (config.cold.full_downtime) {
     for_all(backups, &DatabaseSteps::start_dump);
@@ -106,6 +109,7 @@ void stopped_window(OdooStoppedGuard& odoo, bool was_active, BackupRun& run,
   sync_beside_file_lists(backups);
   if (!config.cold.full_downtime) {
     start_odoo(odoo, was_active, run.report());
+    util::test_point("cold.odoo_started");
     sessions.after_restart();
     for_all(backups, &DatabaseSteps::start_dump);
   }

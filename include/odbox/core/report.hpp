@@ -37,6 +37,9 @@ public:
   // and so does a failed restart of Odoo (exit 5), which outranks it.
   void ended(const std::vector<std::string>& databases, const Error& error);
 
+  // The termination signal that ended the run (0: none).
+  [[nodiscard]] int signal() const noexcept { return m_signal; }
+
   // restart failed (5) > signal (128+N) > a database failed (1) >
   // inconsistent (4) > 0.
   [[nodiscard]] int exit_code() const;
