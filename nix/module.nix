@@ -16,6 +16,11 @@
 # again even after a SIGKILL). Every schedule entry is checked with
 # `systemd-analyze calendar` when the system is built.
 #
+# With `odbox.backup.offsite.enable`, each run also pushes its backup to a
+# restic repository (off-site generations), and two more timers forget old
+# generations and check the repository (odbox-backup-offsite-forget and
+# odbox-backup-offsite-check, one `OnCalendar=` line per entry).
+#
 # The binary reads one JSON file (`--config`): it is rendered from the
 # options below, with `odbox.backup.odoo.settings` laid over them (RFC 42).
 {
@@ -29,6 +34,7 @@ let
   cfg = config.odbox.backup;
   odoo = cfg.odoo;
   pg = odoo.postgres;
+  offsite = cfg.offsite;
 
   format = pkgs.formats.json { };
 
@@ -46,7 +52,8 @@ let
         psql = "${pg.package}/bin/psql";
         rsync = "${pkgs.rsync}/bin/rsync";
         systemctl = "${config.systemd.package}/bin/systemctl";
-      };
+      }
+      // lib.optionalAttrs offsite.enable { restic = "${offsite.package}/bin/restic"; };
       cold = {
         full_downtime = odoo.fullDowntime;
         sessions_keep_days = odoo.sessionsKeepDays;
@@ -57,7 +64,19 @@ let
     }
     // lib.optionalAttrs (odoo.sessionsDir != null) { sessions_dir = odoo.sessionsDir; }
     // lib.optionalAttrs (pg.conninfo != null) { postgres.conninfo = pg.conninfo; }
-    // lib.optionalAttrs (odoo.metricsFile != null) { metrics_file = odoo.metricsFile; };
+    // lib.optionalAttrs (odoo.metricsFile != null) { metrics_file = odoo.metricsFile; }
+    // lib.optionalAttrs offsite.enable { offsite = offsiteSettings; };
+
+  offsiteSettings = {
+    repository = offsite.repository;
+    password_file = offsite.passwordFile;
+    push_after = offsite.pushAfter;
+    keep = offsite.keep;
+    init = offsite.init;
+  }
+  // lib.optionalAttrs (offsite.environmentFile != null) {
+    environment_file = offsite.environmentFile;
+  };
 
   # `settings` wins over the options: it is the escape hatch for every key.
   settings = lib.recursiveUpdate derivedSettings odoo.settings;
@@ -76,6 +95,9 @@ let
     ++ lib.optional (settings ? sessions_dir) settings.sessions_dir
     ++ lib.optional (settings ? metrics_file) (dirOf settings.metrics_file)
   );
+
+  offsiteForgetSchedule = lib.optionals offsite.enable offsite.forgetSchedule;
+  offsiteCheckSchedule = lib.optionals offsite.enable offsite.checkSchedule;
 
   isAbsolute = p: lib.hasPrefix "/" p;
   isInside = parent: child: lib.hasPrefix (lib.removeSuffix "/" parent + "/") child;
@@ -96,21 +118,23 @@ let
       }
       ''
         status=0
-        check() { # $1: option, $2: calendar expression
+        check() { # $1: option below odbox.backup, $2: calendar expression
           if ! parsed=$(systemd-analyze calendar "$2" 2>&1); then
-            echo "odbox.backup.odoo.$1: '$2' is not a valid systemd calendar expression (see systemd.time(7)):" >&2
+            echo "odbox.backup.$1: '$2' is not a valid systemd calendar expression (see systemd.time(7)):" >&2
             echo "$parsed" >&2
             status=1
           elif grep -q 'Next elapse: never' <<<"$parsed"; then
-            echo "odbox.backup.odoo.$1: '$2' never elapses again" >&2
+            echo "odbox.backup.$1: '$2' never elapses again" >&2
             status=1
           else
             echo "$1 '$2': $(grep 'Normalized form:' <<<"$parsed")" >>"$out"
           fi
         }
         touch "$out"
-        ${lib.concatMapStrings (e: "check hotSchedule ${lib.escapeShellArg e}\n") odoo.hotSchedule}
-        ${lib.concatMapStrings (e: "check coldSchedule ${lib.escapeShellArg e}\n") odoo.coldSchedule}
+        ${lib.concatMapStrings (e: "check odoo.hotSchedule ${lib.escapeShellArg e}\n") odoo.hotSchedule}
+        ${lib.concatMapStrings (e: "check odoo.coldSchedule ${lib.escapeShellArg e}\n") odoo.coldSchedule}
+        ${lib.concatMapStrings (e: "check offsite.forgetSchedule ${lib.escapeShellArg e}\n") offsiteForgetSchedule}
+        ${lib.concatMapStrings (e: "check offsite.checkSchedule ${lib.escapeShellArg e}\n") offsiteCheckSchedule}
         exit "$status"
       '';
 
@@ -163,9 +187,11 @@ let
     { kind, description }:
     {
       inherit description;
-      after = lib.optional pg.local "postgresql.service" ++ lib.optional (!pg.local) "network-online.target";
+      after =
+        lib.optional pg.local "postgresql.service"
+        ++ lib.optional (!pg.local || pushes kind) "network-online.target";
       requires = lib.optional pg.local "postgresql.service";
-      wants = lib.optional (!pg.local) "network-online.target";
+      wants = lib.optional (!pg.local || pushes kind) "network-online.target";
       onFailure = odoo.onFailure;
       # A deploy must never restart (kill) a running backup.
       restartIfChanged = false;
@@ -180,6 +206,50 @@ let
         ExecStart = run "${kind} --wait-lock";
       };
     };
+
+  # Whether runs of `kind` push to the off-site repository (they need the network).
+  pushes = kind: offsite.enable && lib.elem kind offsite.pushAfter;
+
+  # odbox-backup-offsite-forget and -check: the repository only (no
+  # PostgreSQL, no Odoo); restic's cache and the check's scratch copy go
+  # below the backup area.
+  offsiteService =
+    { description, command }:
+    {
+      inherit description;
+      after = [ "network-online.target" ];
+      wants = [ "network-online.target" ];
+      onFailure = odoo.onFailure;
+      restartIfChanged = false;
+      unitConfig.RequiresMountsFor = [ basedir ];
+      serviceConfig = commonServiceConfig // {
+        ExecStart = run command;
+        ReadWritePaths = [ "-${basedir}" ];
+        TimeoutStartSec = offsite.timeout;
+        Nice = 10;
+        IOSchedulingClass = "best-effort";
+        IOSchedulingPriority = 7;
+      };
+    };
+
+  offsiteTimer =
+    { action, schedule }:
+    {
+      description = "odbox-backup: off-site ${action} on schedule";
+      wantedBy = [ "timers.target" ];
+      unitConfig."X-Schedules-Checked" = schedulesChecked;
+      timerConfig = {
+        OnCalendar = schedule; # one OnCalendar= line per entry
+        Unit = "odbox-backup-offsite-${action}.service";
+        Persistent = true;
+      };
+    };
+
+  # `%` starts a specifier in unit files.
+  checkCommand =
+    "offsite check"
+    + lib.optionalString (offsite.readDataSubset != null)
+      " --read-data-subset ${builtins.replaceStrings [ "%" ] [ "%%" ] offsite.readDataSubset}";
 
   backupTimer =
     { kind, schedule }:
@@ -448,9 +518,156 @@ in
         '';
       };
     };
+
+    offsite = {
+      enable = lib.mkEnableOption "off-site generations of the backups through restic (encrypted, compressed, deduplicated)";
+
+      package = lib.mkPackageOption pkgs "restic" { };
+
+      repository = lib.mkOption {
+        type = lib.types.str;
+        example = "s3:s3.eu-central-1.amazonaws.com/acme-backups/odoo";
+        description = ''
+          The restic repository (any restic repository string: a path,
+          `sftp:`, `rest:`, `s3:`, `b2:`, `azure:`, `gs:`, `rclone:`). It
+          may hold credentials (`rest:https://user:password@host/`): the
+          units pass it to restic through its environment only.
+        '';
+      };
+
+      passwordFile = lib.mkOption {
+        type = lib.types.str;
+        example = "/run/keys/odbox-restic.pass";
+        description = ''
+          File holding the repository password, owned by root and not
+          readable by group or others (the tool refuses it otherwise).
+        '';
+      };
+
+      environmentFile = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "/run/keys/odbox-restic.env";
+        description = ''
+          Backend credentials as `KEY=VALUE` lines (`AWS_ACCESS_KEY_ID=...`,
+          `AWS_SECRET_ACCESS_KEY=...`, `B2_ACCOUNT_ID=...`), root-only like
+          the password file; passed to restic through its environment.
+        '';
+      };
+
+      pushAfter = lib.mkOption {
+        type = lib.types.listOf (
+          lib.types.enum [
+            "hot"
+            "cold"
+          ]
+        );
+        default = [
+          "hot"
+          "cold"
+        ];
+        description = ''
+          The runs after which the backup just written is pushed (exit 6
+          when the push fails). A failed run pushes nothing.
+        '';
+      };
+
+      keep = lib.mkOption {
+        type = lib.types.submodule {
+          options = {
+            last = lib.mkOption {
+              type = lib.types.ints.positive;
+              default = 3;
+              description = "The newest generations kept whatever their age (at least 1).";
+            };
+            hourly = lib.mkOption {
+              type = lib.types.ints.unsigned;
+              default = 0;
+              description = "Hours for which the newest generation is kept.";
+            };
+            daily = lib.mkOption {
+              type = lib.types.ints.unsigned;
+              default = 7;
+              description = "Days for which the newest generation is kept.";
+            };
+            weekly = lib.mkOption {
+              type = lib.types.ints.unsigned;
+              default = 4;
+              description = "Weeks for which the newest generation is kept.";
+            };
+            monthly = lib.mkOption {
+              type = lib.types.ints.unsigned;
+              default = 12;
+              description = "Months for which the newest generation is kept.";
+            };
+            yearly = lib.mkOption {
+              type = lib.types.ints.unsigned;
+              default = 0;
+              description = "Years for which the newest generation is kept.";
+            };
+          };
+        };
+        default = { };
+        description = ''
+          What `offsite forget` keeps of each database and kind (restic's
+          `--keep-*` rules); everything else is forgotten and pruned.
+        '';
+      };
+
+      init = lib.mkOption {
+        type = lib.types.bool;
+        default = false;
+        description = "Create the repository on the first push when it is missing.";
+      };
+
+      forgetSchedule = lib.mkOption {
+        type = lib.types.listOf lib.types.str;
+        default = [ ];
+        example = [ "Sun 04:00" ];
+        description = ''
+          When to forget old generations and prune (`offsite forget`), one
+          `OnCalendar=` line per entry. Prune locks the repository, so it
+          has a timer of its own; leave it empty on an append-only server
+          and run forget from a trusted machine.
+        '';
+      };
+
+      checkSchedule = lib.mkOption {
+        type = lib.types.listOf lib.types.str;
+        default = [ ];
+        example = [ "Sun 05:00" ];
+        description = ''
+          When to check the repository and the newest generation of each
+          database (`offsite check`), one `OnCalendar=` line per entry.
+        '';
+      };
+
+      readDataSubset = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "5%";
+        description = "`--read-data-subset` of the scheduled check (restic: `n/t`, `x%` or a size).";
+      };
+
+      timeout = lib.mkOption {
+        type = lib.types.str;
+        default = "12h";
+        description = "Longest run of a scheduled forget or check (`TimeoutStartSec=`).";
+      };
+    };
   };
 
-  config = lib.mkIf odoo.enable (
+  config = lib.mkMerge [
+    {
+      # The off-site settings live in the configuration file of the backups.
+      assertions = [
+        {
+          assertion = !offsite.enable || odoo.enable;
+          message = "odbox.backup.offsite.enable needs odbox.backup.odoo.enable: off-site generations are of the Odoo backups.";
+        }
+      ];
+    }
+    (lib.mkIf odoo.enable (
     lib.mkMerge [
       {
         assertions = [
@@ -473,6 +690,14 @@ in
           {
             assertion = settings.databases != [ ];
             message = "odbox.backup.odoo.databases must name at least one database.";
+          }
+          {
+            assertion = !offsite.enable || (offsite.repository != "" && isAbsolute offsite.passwordFile);
+            message = "odbox.backup.offsite needs a repository and an absolute passwordFile.";
+          }
+          {
+            assertion = !offsite.enable || offsite.environmentFile == null || isAbsolute offsite.environmentFile;
+            message = "odbox.backup.offsite.environmentFile must be an absolute path.";
           }
           {
             assertion = builtins.match "[a-zA-Z0-9@%:_.\\-]+[.]service" odoo.unit != null;
@@ -554,6 +779,27 @@ in
           ]
         );
 
+        systemd.services.odbox-backup-offsite-forget = lib.mkIf offsite.enable (offsiteService {
+          description = "odbox-backup: forget old off-site generations and prune the repository";
+          command = "offsite forget";
+        });
+        systemd.services.odbox-backup-offsite-check = lib.mkIf offsite.enable (offsiteService {
+          description = "odbox-backup: check the off-site repository and its newest generations";
+          command = checkCommand;
+        });
+        systemd.timers.odbox-backup-offsite-forget = lib.mkIf (offsiteForgetSchedule != [ ]) (
+          offsiteTimer {
+            action = "forget";
+            schedule = offsiteForgetSchedule;
+          }
+        );
+        systemd.timers.odbox-backup-offsite-check = lib.mkIf (offsiteCheckSchedule != [ ]) (
+          offsiteTimer {
+            action = "check";
+            schedule = offsiteCheckSchedule;
+          }
+        );
+
         # For the admin at a shell: `odbox-backup --config
         # /etc/odbox-backup/config.json status`, as on other distributions.
         environment.systemPackages = [ cfg.package ];
@@ -573,5 +819,6 @@ in
         '';
       })
     ]
-  );
+  ))
+  ];
 }

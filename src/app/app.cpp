@@ -22,7 +22,8 @@ constexpr const char* k_exit_codes =
     "Exit codes: 0 ok; 1 failed (the previous backup is intact, Odoo runs);\n"
     "2 usage or configuration error (nothing was touched); 3 another run holds\n"
     "the lock; 4 written but inconsistent, or verify/status found a problem;\n"
-    "5 Odoo could not be restarted; 128+N killed by signal N.";
+    "5 Odoo could not be restarted; 6 written, but its off-site copy failed;\n"
+    "128+N killed by signal N.";
 
 constexpr const char* k_footer =
     "The backup area is <basedir>/odoo/: <db>.dump.sql, <db>.manifest.json,\n"
@@ -33,8 +34,8 @@ constexpr const char* k_footer =
 
 constexpr const char* k_command_footer =
     "The global options (--config, --basedir, --db, --data-dir, --sessions-dir,\n"
-    "--odoo-service, --log-level, --pg-dump, --psql, --rsync, --systemctl, --json;\n"
-    "see odbox-backup --help) go before or after the command.\n";
+    "--odoo-service, --log-level, --pg-dump, --psql, --rsync, --systemctl, --restic,\n"
+    "--json; see odbox-backup --help) go before or after the command.\n";
 
 // CLI11's usage line, as the README writes it.
 class HelpFormatter : public CLI::Formatter {

@@ -1,5 +1,6 @@
 #include "odbox/app/backup_run.hpp"
 
+#include "odbox/core/offsite/push.hpp"
 #include "odbox/util/signals.hpp"
 
 #include <iostream>
@@ -81,17 +82,29 @@ int BackupRun::run(const CommonOptions& common, const std::function<void()>& seq
   }
   // A signal that came after the last step that looks for one (the last
   // prune, say) ends the run all the same, with 128+N: what it committed stays.
-  if (const int sig = util::pending_signal(); sig != 0 && m_report.signal() == 0) {
+  if (const int sig = util::pending_signal(); sig != 0 && !m_report.interrupted()) {
     spdlog::error("interrupted by signal {} at the end of the run: the backups it "
                   "committed stay",
                   sig);
     m_report.ended(m_config.databases, Interrupted(sig));
   }
+  push_off_site();
   const int code = m_report.finish(m_config.metrics_file);
   if (common.json) {
     std::cout << m_report.record().dump(2) << std::endl;
   }
   return code;
+}
+
+void BackupRun::push_off_site() {
+  // Never after an interruption: the run is to end now. A run that wrote
+  // nothing has nothing new to push: the area's backup is off site already.
+  const auto committed = m_report.committed_manifests();
+  if (m_report.interrupted() || committed.empty() ||
+      !pushes_after(m_config, m_report.kind())) {
+    return;
+  }
+  m_report.set_offsite(push_after_run(m_config, m_area, committed, m_lock));
 }
 
 Backups make_backups(const Config& config, const BackupArea& area, const Tools& tools,

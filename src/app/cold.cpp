@@ -1,6 +1,7 @@
 #include "odbox/app/commands.hpp"
 #include "odbox/app/sequences.hpp"
 #include "odbox/core/errors.hpp"
+#include "odbox/core/offsite/push.hpp"
 #include "odbox/core/preflight.hpp"
 #include "odbox/util/test_point.hpp"
 #include "odbox/util/time.hpp"
@@ -159,6 +160,7 @@ void cold_sequence(BackupRun& run, ServiceControl& services, SessionsCleanup& se
 int run_cold(const Config& config, const CommonOptions& common,
              ServiceControl& services) {
   const Tools tools = preflight(config, RunKind::cold);
+  offsite_preflight(config, "cold");
   if (!services.exists(config.odoo_service)) {
     throw UsageError(
         "service " + config.odoo_service +

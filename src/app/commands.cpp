@@ -55,6 +55,12 @@ const std::array k_commands{
             [](core::Config& config, const CommandLine&) {
               return run_purge_sessions(config);
             }},
+    Command{"offsite", "off-site generations through restic: push, snapshots, forget, check",
+            add_offsite_options,
+            [](core::Config& config, const CommandLine& line) {
+              core::follow_basedir_link(config);
+              return run_offsite(config, line.common, line.offsite);
+            }},
     Command{"status", "last run and last success of each database and kind",
             add_status_options,
             [](core::Config& config, const CommandLine& line) {

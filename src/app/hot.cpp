@@ -1,6 +1,7 @@
 #include "odbox/app/commands.hpp"
 #include "odbox/app/sequences.hpp"
 #include "odbox/core/errors.hpp"
+#include "odbox/core/offsite/push.hpp"
 #include "odbox/core/preflight.hpp"
 
 #include <CLI/CLI.hpp>
@@ -34,6 +35,7 @@ void hot_sequence(BackupRun& run, Backups& backups) {
 
 int run_hot(const Config& config, const CommonOptions& common) {
   const Tools tools = preflight(config, RunKind::hot);
+  offsite_preflight(config, "hot");
   BackupRun run(config, "hot");
   Backups backups = make_backups(config, run.area(), tools, "hot");
   return run.run(common, [&] { hot_sequence(run, backups); });

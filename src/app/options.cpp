@@ -35,6 +35,7 @@ core::Config build_config(const SettingFlags& flags) {
   set_if_given(config.tools.psql, flags.psql);
   set_if_given(config.tools.rsync, flags.rsync);
   set_if_given(config.tools.systemctl, flags.systemctl);
+  set_if_given(config.tools.restic, flags.restic);
   if (flags.metrics_file) {
     config.metrics_file = *flags.metrics_file;
   }
@@ -82,6 +83,8 @@ void add_global_options(CLI::App& app, SettingFlags& flags, CommonOptions& commo
   app.add_option("--rsync", flags.rsync, "rsync program (default: on PATH)")
       ->type_name("PATH");
   app.add_option("--systemctl", flags.systemctl, "systemctl program (default: on PATH)")
+      ->type_name("PATH");
+  app.add_option("--restic", flags.restic, "restic program (default: on PATH)")
       ->type_name("PATH");
   app.add_flag("--json", common.json, "print the run's record as JSON on stdout");
 }

@@ -19,6 +19,7 @@ void add_restore_options(CLI::App& cmd, CommandLine& line) {
   cmd.add_flag("--force", line.restore.force,
                "replace an existing database (Odoo stopped for the swap)");
   add_marker_option(cmd, line.settings);
+  add_restore_offsite_options(cmd, line.restore);
 }
 
 int run_restore(const Config& config, const RestoreFlags& flags,
@@ -29,6 +30,9 @@ int run_restore(const Config& config, const RestoreFlags& flags,
   (void)require_program(config.tools.psql, "--psql", "postgresql-client");
   if (flags.force) {
     (void)require_program(config.tools.systemctl, "--systemctl", "systemd");
+  }
+  if (flags.from_offsite) {
+    return run_restore_from_offsite(config, flags, services);
   }
   const BackupArea area(config.basedir);
   area.require_existing();

@@ -2,10 +2,12 @@
 
 #include "odbox/app/commands.hpp"
 #include "odbox/core/errors.hpp"
+#include "odbox/core/offsite/status.hpp"
 #include "odbox/util/text.hpp"
 #include "odbox/util/time.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <spdlog/spdlog.h>
@@ -69,14 +71,38 @@ void add_status_options(CLI::App& cmd, CommandLine& line) {
           ""));
 }
 
+namespace {
+
+// The off-site side of every database backed up here, pushed or not.
+std::vector<OffsiteStatus> offsite_side(const Config& config, const BackupArea& area,
+                                        const std::vector<StatusEntry>& entries) {
+  std::vector<std::string> databases = config.databases;
+  for (const auto& e : entries) {
+    if (std::ranges::find(databases, e.database) == databases.end()) {
+      databases.push_back(e.database);
+    }
+  }
+  auto offsite = read_offsite_status(area, databases);
+  count_generations(config, area, offsite);
+  return offsite;
+}
+
+} // namespace
+
 int run_status(const Config& config, const CommonOptions& common,
                const StatusFlags& flags) {
   const BackupArea area(config.basedir);
   const auto entries = read_status(area, config.databases);
+  const auto offsite =
+      config.offsite ? offsite_side(config, area, entries) : std::vector<OffsiteStatus>{};
   if (common.json) {
-    std::cout << status_json(entries).dump(2) << std::endl;
+    auto all = status_json(entries);
+    for (auto& e : offsite_status_json(offsite)) {
+      all.push_back(std::move(e));
+    }
+    std::cout << all.dump(2) << std::endl;
   } else {
-    std::cout << format_status(entries);
+    std::cout << format_status(entries) << format_offsite_status(offsite);
   }
   if (!flags.max_age) {
     return 0;
@@ -86,7 +112,12 @@ int run_status(const Config& config, const CommonOptions& common,
     throw UsageError("--max-age '" + *flags.max_age +
                      "' is not a duration from 1s to 3650d (e.g. 26h, 90min, 2d)");
   }
-  return check_ages(entries, *max_age, *flags.max_age);
+  int code = check_ages(entries, *max_age, *flags.max_age);
+  if (config.offsite) {
+    code = std::max(code, check_offsite_age(offsite, static_cast<double>(max_age->count()),
+                                            *flags.max_age));
+  }
+  return code;
 }
 
 } // namespace odbox::app

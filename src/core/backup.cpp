@@ -116,11 +116,16 @@ void DatabaseBackup::start_dump() {
 
 void DatabaseBackup::read_file_list() {
   timed("file_list", [&] {
-    auto [file, count] =
-        read_references(m_snapshot->connection(), m_area.references(m_database));
-    m_references.emplace(std::move(file));
-    m_manifest.referenced_files = count;
-    spdlog::info("{}: the database references {} files", m_database, count);
+    auto list = read_references(m_snapshot->connection(), m_area.references(m_database));
+    m_references.emplace(std::move(list.file));
+    m_manifest.referenced_files = list.summary.lines;
+    m_manifest.references_sha256 = list.summary.sha256;
+    // What the dump's ir_attachment block must hold, counted in the same
+    // snapshot (ONLY: pg_dump's COPY of the table leaves out inheriting ones).
+    const auto rows =
+        m_snapshot->connection().query("SELECT count(*) FROM ONLY public.ir_attachment");
+    m_manifest.snapshot_attachment_rows = std::stoull(rows.at(0).at(0).value_or("0"));
+    spdlog::info("{}: the database references {} files", m_database, list.summary.lines);
   });
   util::test_point("file_list.read");
 }
@@ -147,6 +152,16 @@ void DatabaseBackup::wait_for_dump() {
   throw_if_interrupted();
   if (!outcome.complete) {
     throw RunError(outcome.error + "; the previous dump is kept unchanged");
+  }
+  m_manifest.dump_attachment_rows = outcome.attachment_rows;
+  if (outcome.attachment_rows != m_manifest.snapshot_attachment_rows) {
+    throw RunError("the dump's ir_attachment data holds " +
+                   (outcome.attachment_rows
+                        ? std::to_string(*outcome.attachment_rows) + " rows"
+                        : std::string("no rows at all")) +
+                   " where the snapshot has " +
+                   std::to_string(m_manifest.snapshot_attachment_rows.value_or(0)) +
+                   ": the dump is incomplete; the previous dump is kept unchanged");
   }
   m_snapshot->finish();
   spdlog::info("{}: dump complete, {} in {}", m_database,

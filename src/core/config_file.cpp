@@ -173,6 +173,7 @@ void read_tools(ObjectReader& parent, const json& object, const std::string& fil
   reader.get("psql", tools.psql);
   reader.get("rsync", tools.rsync);
   reader.get("systemctl", tools.systemctl);
+  reader.get("restic", tools.restic);
   reader.reject_unknown();
 }
 
@@ -211,6 +212,9 @@ void load_config_file(const std::filesystem::path& file, Config& config) {
   }
   if (const json* tools = reader.child("tools")) {
     read_tools(reader, *tools, name, config.tools);
+  }
+  if (const json* offsite = reader.child("offsite")) {
+    config.offsite = read_offsite_settings(*offsite, name);
   }
   if (const json* cold = reader.child("cold")) {
     read_cold(reader, *cold, name, config.cold);

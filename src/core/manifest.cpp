@@ -30,11 +30,15 @@ json Manifest::to_json() const {
         {"bytes", dump_bytes},
         {"sha256", dump_sha256},
         {"seconds", dump_seconds}}},
+      {"ir_attachment_rows",
+       {{"dump", dump_attachment_rows ? json(*dump_attachment_rows) : json()},
+        {"snapshot", snapshot_attachment_rows ? json(*snapshot_attachment_rows) : json()}}},
       {"filestore",
        {{"files", filestore_files},
         {"bytes", filestore_bytes},
         {"pruned", pruned_files},
         {"references_file", references_file},
+        {"references_sha256", references_sha256},
         {"referenced", referenced_files},
         {"missing_count", missing_count},
         {"missing", missing},
@@ -79,11 +83,20 @@ Manifest Manifest::from_json(const json& j) {
   m.dump_bytes = dump.at("bytes").get<std::uint64_t>();
   m.dump_sha256 = dump.at("sha256").get<std::string>();
   m.dump_seconds = dump.value("seconds", 0.0);
+  if (const auto rows = j.find("ir_attachment_rows"); rows != j.end()) {
+    if (rows->contains("dump") && !(*rows)["dump"].is_null()) {
+      m.dump_attachment_rows = (*rows)["dump"].get<std::uint64_t>();
+    }
+    if (rows->contains("snapshot") && !(*rows)["snapshot"].is_null()) {
+      m.snapshot_attachment_rows = (*rows)["snapshot"].get<std::uint64_t>();
+    }
+  }
   const auto& fs = j.at("filestore");
   m.filestore_files = fs.value("files", std::uint64_t{0});
   m.filestore_bytes = fs.value("bytes", std::uint64_t{0});
   m.pruned_files = fs.value("pruned", std::uint64_t{0});
   m.references_file = fs.at("references_file").get<std::string>();
+  m.references_sha256 = fs.value("references_sha256", "");
   m.referenced_files = fs.value("referenced", std::uint64_t{0});
   m.missing_count = fs.value("missing_count", std::uint64_t{0});
   m.missing = fs.value("missing", std::vector<std::string>{});

@@ -1,6 +1,7 @@
 #include "odbox/core/metrics.hpp"
 
 #include "odbox/core/errors.hpp"
+#include "odbox/core/offsite/status.hpp"
 #include "odbox/core/status.hpp"
 #include "odbox/util/atomic_file.hpp"
 #include "odbox/util/time.hpp"
@@ -123,8 +124,12 @@ std::expected<void, std::string> write_metrics(const std::filesystem::path& file
     metrics.gauge("odbox_backup_downtime_seconds", "Odoo downtime of the last cold run.",
                   run_value("downtime_seconds"));
   }
+  std::string text = metrics.text();
+  if (record.contains("offsite")) {
+    text += offsite_metrics(area, record["offsite"]);
+  }
   // node_exporter runs as its own user: the metrics are world-readable.
-  if (auto ok = util::write_file_atomic(file, metrics.text(), 0644); !ok) {
+  if (auto ok = util::write_file_atomic(file, text, 0644); !ok) {
     return std::unexpected(ok.error().message());
   }
   return {};

@@ -41,7 +41,22 @@ void RunReport::ended(const std::vector<std::string>& databases, const Error& er
   }
 }
 
+std::vector<Manifest> RunReport::committed_manifests() const {
+  std::vector<Manifest> out;
+  for (const auto& e : m_entries) {
+    if (e.manifest) {
+      out.push_back(*e.manifest);
+    }
+  }
+  return out;
+}
+
 int RunReport::exit_code() const {
+  const int code = local_exit_code();
+  return m_offsite ? m_offsite->exit_code(code) : code;
+}
+
+int RunReport::local_exit_code() const {
   if (m_restart_failed) {
     return static_cast<int>(ExitCode::restart_failed);
   }
@@ -94,6 +109,9 @@ nlohmann::json RunReport::make_record(int exit_code) const {
     record["sessions"] = {{"files_removed", m_facts.sessions->files_removed},
                           {"bytes_removed", m_facts.sessions->bytes_removed},
                           {"seconds", m_facts.sessions->seconds}};
+  }
+  if (m_offsite) {
+    record["offsite"] = m_offsite->to_json();
   }
   return record;
 }

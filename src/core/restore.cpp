@@ -9,7 +9,9 @@
 #include "odbox/util/process.hpp"
 #include "odbox/util/time.hpp"
 
+#include <cerrno>
 #include <fcntl.h>
+#include <future>
 #include <fstream>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -45,31 +47,67 @@ private:
   bool m_released = false;
 };
 
-// Copies the mirror into `target` with the owner of the data dir's file store.
-std::uint64_t copy_filestore(const Config& config, const std::filesystem::path& mirror,
-                             const std::filesystem::path& target) {
-  const auto rsync = util::find_executable(config.tools.rsync);
-  if (!rsync) {
-    throw UsageError(config.tools.rsync + " not found: install rsync or use --rsync");
+// A disposable mirror (a staged copy of the area) moved into `target`, with
+// the owner and modes a copy would get. False, and nothing moved, when the
+// two are on different file systems.
+bool move_filestore(const std::filesystem::path& mirror, const std::filesystem::path& target,
+                    const struct stat& owner) {
+  if (::rename(mirror.c_str(), target.c_str()) != 0) {
+    if (errno == EXDEV) {
+      return false;
+    }
+    throw RunError(util::sys_error("rename", mirror.string() + " -> " + target.string()).message());
   }
+  const auto settle = [&](const std::filesystem::path& p, bool directory) {
+    if (::lchown(p.c_str(), owner.st_uid, owner.st_gid) != 0 ||
+        ::chmod(p.c_str(), directory ? 0700 : 0600) != 0) {
+      throw RunError(util::sys_error("chown/chmod", p.string()).message());
+    }
+  };
+  settle(target, true);
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(target, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_symlink(ec)) {
+      (void)::lchown(it->path().c_str(), owner.st_uid, owner.st_gid);
+    } else {
+      settle(it->path(), it->is_directory(ec));
+    }
+  }
+  if (ec) {
+    throw RunError("cannot walk " + target.string() + ": " + ec.message());
+  }
+  return true;
+}
+
+// Puts the mirror into `target` with the owner of the data dir's file store:
+// moved when `disposable` and on the same file system, else copied.
+std::uint64_t copy_filestore(const Config& config, const std::filesystem::path& mirror,
+                             const std::filesystem::path& target, bool disposable) {
   struct stat owner {};
   const auto filestore = target.parent_path();
   if (::stat(filestore.c_str(), &owner) != 0) {
     ::stat(config.data_dir.c_str(), &owner);
   }
-  util::SpawnSpec spec;
-  spec.argv = {*rsync, "--archive", "--chmod=D0700,F0600",
-               "--chown=" + std::to_string(owner.st_uid) + ":" + std::to_string(owner.st_gid),
-               mirror.string() + "/", target.string() + "/"};
-  spec.capture_stdout = false;
-  auto run = util::run_capture(spec);
-  if (!run) {
-    throw RunError("cannot run rsync: " + run.error().message());
-  }
-  throw_if_interrupted();
-  if (!run->status.success()) {
-    throw RunError("copying the file store failed: rsync " + run->status.describe() + ": " +
-                   util::last_line(run->err));
+  if (!disposable || !move_filestore(mirror, target, owner)) {
+    const auto rsync = util::find_executable(config.tools.rsync);
+    if (!rsync) {
+      throw UsageError(config.tools.rsync + " not found: install rsync or use --rsync");
+    }
+    util::SpawnSpec spec;
+    spec.argv = {*rsync, "--archive", "--chmod=D0700,F0600",
+                 "--chown=" + std::to_string(owner.st_uid) + ":" + std::to_string(owner.st_gid),
+                 mirror.string() + "/", target.string() + "/"};
+    spec.capture_stdout = false;
+    auto run = util::run_capture(spec);
+    if (!run) {
+      throw RunError("cannot run rsync: " + run.error().message());
+    }
+    throw_if_interrupted();
+    if (!run->status.success()) {
+      throw RunError("copying the file store failed: rsync " + run->status.describe() + ": " +
+                     util::last_line(run->err));
+    }
   }
   std::uint64_t files = 0;
   std::error_code ec;
@@ -115,6 +153,16 @@ RestoreResult restore_backup(const Config& config, const BackupArea& area,
                                   "_odbox_restore_" + suffix;
   spdlog::info("restoring {} into a staging database {}", request.database, staged_name);
 
+  std::filesystem::create_directories(config.live_stores());
+  StagedDirectory staged_store(config.live_stores() /
+                               ("." + target + ".odbox-restore-" + suffix));
+  // The file store is copied while the dump loads: the two share nothing
+  // until the swap. On a failure the future waits for the copy before the
+  // staged directory goes.
+  auto copied = std::async(std::launch::async, [&] {
+    return copy_filestore(config, area.mirror(request.database), staged_store.path(),
+                          request.disposable_area);
+  });
   ScratchDatabase staged(config.conninfo, staged_name, manifest->database_owner);
   load_sql_dump(config.tools.psql, config.conninfo, dump, staged.name());
   RestoreResult result;
@@ -136,10 +184,7 @@ RestoreResult restore_backup(const Config& config, const BackupArea& area,
     result.new_identity = true;
   }
 
-  std::filesystem::create_directories(config.live_stores());
-  StagedDirectory staged_store(config.live_stores() /
-                               ("." + target + ".odbox-restore-" + suffix));
-  result.files = copy_filestore(config, area.mirror(request.database), staged_store.path());
+  result.files = copied.get();
   throw_if_interrupted();
 
   // The swap. Replacing a live database stops Odoo around it.

@@ -1,6 +1,7 @@
 #include "odbox/core/verify.hpp"
 
 #include "odbox/core/dump.hpp"
+#include "odbox/core/dump_scanner.hpp"
 #include "odbox/core/errors.hpp"
 #include "odbox/core/filestore.hpp"
 #include "odbox/core/manifest.hpp"
@@ -25,6 +26,7 @@ struct DumpScan {
   std::string sha256;
   std::uint64_t bytes = 0;
   std::string tail;
+  PlainDumpScanner plain;  // the header and the ir_attachment rows
 };
 
 DumpScan scan_dump(const std::filesystem::path& dump) {
@@ -52,6 +54,7 @@ DumpScan scan_dump(const std::filesystem::path& dump) {
     const auto size = static_cast<std::size_t>(n);
     digest.update(buffer.data(), size);
     scan.bytes += size;
+    scan.plain.feed(std::string_view(buffer.data(), size));
     scan.tail.append(buffer.data(), size);
     if (scan.tail.size() > 4096) {
       scan.tail.erase(0, scan.tail.size() - 4096);
@@ -146,11 +149,96 @@ std::vector<std::string> databases_in_area(const BackupArea& area) {
   return out;
 }
 
+namespace {
+
+// The dump against the manifest: size, SHA-256, pg_dump's first and last
+// lines, and its ir_attachment rows against those recorded.
+void check_dump(const std::filesystem::path& dump, const Manifest& manifest,
+                VerifyReport& report) {
+  const DumpScan scan = scan_dump(dump);
+  report.dump_bytes = scan.bytes;
+  auto& problems = report.problems;
+  if (scan.bytes != manifest.dump_bytes) {
+    problems.push_back("the dump has " + std::to_string(scan.bytes) +
+                       " bytes, the manifest says " + std::to_string(manifest.dump_bytes));
+  }
+  if (scan.sha256 != manifest.dump_sha256) {
+    problems.push_back("the dump's SHA-256 " + scan.sha256 + " differs from the manifest's " +
+                       manifest.dump_sha256);
+  }
+  if (!scan.plain.header_ok()) {
+    problems.emplace_back("the dump does not start with pg_dump's header");
+  }
+  if (!dump_tail_is_complete(scan.tail)) {
+    problems.emplace_back("the dump is truncated (no pg_dump completion line)");
+  }
+  if (!manifest.dump_attachment_rows || !manifest.snapshot_attachment_rows) {
+    problems.emplace_back("the manifest records no ir_attachment row counts (written by an "
+                          "older odbox-backup): run a backup to replace it");
+    return;
+  }
+  const auto rows = scan.plain.table_rows();
+  if (rows != manifest.dump_attachment_rows ||
+      manifest.dump_attachment_rows != manifest.snapshot_attachment_rows) {
+    problems.push_back("the dump's ir_attachment data holds " +
+                       (rows ? std::to_string(*rows) + " rows" : std::string("no rows")) +
+                       ", the manifest records " +
+                       std::to_string(*manifest.dump_attachment_rows) +
+                       " in the dump and " + std::to_string(*manifest.snapshot_attachment_rows) +
+                       " in the snapshot");
+  }
+}
+
+// The file list against the manifest, then every file it names in the
+// mirror. A file list that does not match is not used: it could hide
+// missing files.
+void check_file_list(const std::filesystem::path& references, const Manifest& manifest,
+                     const std::filesystem::path& mirror, VerifyReport& report) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(references, ec)) {
+    report.problems.push_back("the file list " + references.string() + " is missing");
+    return;
+  }
+  const FileListSummary summary = summarize_file_list(references);
+  if (manifest.references_sha256.empty()) {
+    report.problems.emplace_back("the manifest records no SHA-256 of the file list (written "
+                                 "by an older odbox-backup): run a backup to replace it");
+    return;
+  }
+  if (summary.sha256 != manifest.references_sha256 ||
+      summary.lines != manifest.referenced_files) {
+    report.problems.push_back("the file list " + references.string() + " has " +
+                              std::to_string(summary.lines) + " lines and SHA-256 " +
+                              summary.sha256 + ", the manifest records " +
+                              std::to_string(manifest.referenced_files) + " and " +
+                              manifest.references_sha256 + ": it was changed");
+    return;
+  }
+  const auto check = check_references(references, mirror);
+  report.files_checked = check.referenced;
+  for (const auto& m : check.missing) {
+    report.problems.push_back("missing from the mirror: " + m);
+  }
+  if (check.missing_count > check.missing.size()) {
+    report.problems.push_back("... and " +
+                              std::to_string(check.missing_count - check.missing.size()) +
+                              " more files missing from the mirror");
+  }
+}
+
+} // namespace
+
 VerifyReport verify_backup(const BackupArea& area, const std::string& database,
                            const VerifyOptions& options) {
   VerifyReport report;
   report.database = database;
-  const auto manifest = read_manifest(area.manifest(database));
+  std::optional<Manifest> manifest;
+  try {
+    manifest = read_manifest(area.manifest(database));
+  } catch (const RunError& e) {
+    report.problems.emplace_back(e.what());  // a problem found, not a failure to look
+    return report;
+  }
   if (!manifest) {
     report.problems.push_back("no manifest " + area.manifest(database).string() +
                               ": no successful backup of this database in the area");
@@ -158,43 +246,18 @@ VerifyReport verify_backup(const BackupArea& area, const std::string& database,
   }
   const auto dump = area.root() / manifest->dump_file;
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(dump, ec)) {
+  const bool have_dump = std::filesystem::is_regular_file(dump, ec);
+  if (have_dump) {
+    check_dump(dump, *manifest, report);
+  } else {
     report.problems.push_back("the dump " + dump.string() + " is missing");
-  } else {
-    const DumpScan scan = scan_dump(dump);
-    report.dump_bytes = scan.bytes;
-    if (scan.bytes != manifest->dump_bytes) {
-      report.problems.push_back("the dump has " + std::to_string(scan.bytes) +
-                                " bytes, the manifest says " +
-                                std::to_string(manifest->dump_bytes));
-    }
-    if (scan.sha256 != manifest->dump_sha256) {
-      report.problems.push_back("the dump's SHA-256 " + scan.sha256 +
-                                " differs from the manifest's " + manifest->dump_sha256);
-    }
-    if (!dump_tail_is_complete(scan.tail)) {
-      report.problems.push_back("the dump is truncated (no pg_dump completion line)");
-    }
   }
-  const auto references = area.root() / manifest->references_file;
-  if (!std::filesystem::is_regular_file(references, ec)) {
-    report.problems.push_back("the file list " + references.string() + " is missing");
-  } else {
-    const auto check = check_references(references, area.mirror(database));
-    report.files_checked = check.referenced;
-    for (const auto& m : check.missing) {
-      report.problems.push_back("missing from the mirror: " + m);
-    }
-    if (check.missing_count > check.missing.size()) {
-      report.problems.push_back("... and " +
-                                std::to_string(check.missing_count - check.missing.size()) +
-                                " more files missing from the mirror");
-    }
-  }
+  check_file_list(area.root() / manifest->references_file, *manifest, area.mirror(database),
+                  report);
   if (options.deep) {
     deep_check(area.mirror(database), report);
   }
-  if (options.restore_test && std::filesystem::is_regular_file(dump, ec)) {
+  if (options.restore_test && have_dump) {
     restore_test(dump, *manifest, options, report);
   }
   return report;

@@ -165,6 +165,11 @@ SysResult<void> set_up_stdio(const SpawnSpec& spec, const std::string& program,
   if (ok && spec.capture_stderr) {
     ok = add_pipe(setup, STDERR_FILENO, stdio.err_read, stdio.err_write, program);
   }
+  if (ok && !spec.working_dir.empty()) {
+    ok = spawn_call(
+        posix_spawn_file_actions_addchdir_np(&setup.actions, spec.working_dir.c_str()),
+        "posix_spawn_file_actions_addchdir_np", program);
+  }
   return ok;
 }
 

@@ -350,6 +350,17 @@ TEST_F(HotFailure, TruncatedDumpThatClaimsSuccess) {
   expect_previous_backup_intact();
 }
 
+// A dump that looks whole but lacks a row of ir_attachment is caught by
+// counting the block's rows against the snapshot's.
+TEST_F(HotFailure, DumpMissingAnAttachmentRow) {
+  const auto out =
+      odoo.backup({"--pg-dump", wrapper("pg_dump-dropping-a-row").string(), "hot"});
+  EXPECT_EQ(out.exit_code, 1) << out.err;
+  EXPECT_NE(out.err.find("ir_attachment data holds"), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find("the dump is incomplete"), std::string::npos) << out.err;
+  expect_previous_backup_intact();
+}
+
 TEST_F(HotFailure, RsyncFails) {
   const auto out = odoo.backup({"--rsync", wrapper("rsync-failing").string(), "hot"},
                                {"ODBOX_RSYNC_EXIT=23"});

@@ -98,6 +98,91 @@ TEST_F(Verify, DumpThatDoesNotLoad) {
             "0\n");
 }
 
+// The manifest rewritten to match whatever the dump file now holds, as a
+// careless hand (or a bug) would leave it.
+void rewrite_manifest_for_dump(OdooScratch& odoo) {
+  auto manifest = odoo.manifest();
+  manifest["dump"]["sha256"] = run({"sha256sum", odoo.dump().string()}).out.substr(0, 64);
+  manifest["dump"]["bytes"] = fs::file_size(odoo.dump());
+  std::ofstream(odoo.manifest_path(), std::ios::trunc) << manifest.dump(2);
+}
+
+TEST_F(Verify, RecordsTheFileListAndTheAttachmentRows) {
+  const auto m = odoo.manifest();
+  const auto list = odoo.area() / (odoo.db() + ".files.tsv");
+  EXPECT_EQ(m["filestore"]["references_sha256"],
+            run({"sha256sum", list.string()}).out.substr(0, 64));
+  EXPECT_EQ(m["filestore"]["referenced"], odbox_test::read_lines(list).size());
+  const auto rows = std::stoull(odoo.sql("SELECT count(*) FROM ir_attachment"));
+  EXPECT_EQ(m["ir_attachment_rows"]["dump"], rows);
+  EXPECT_EQ(m["ir_attachment_rows"]["snapshot"], rows);
+}
+
+TEST_F(Verify, OnlyTheClosingLineIsNoDump) {
+  std::ofstream(odoo.dump(), std::ios::binary | std::ios::trunc)
+      << "--\n-- PostgreSQL database dump complete\n--\n\n";
+  rewrite_manifest_for_dump(odoo);
+  const auto out = verify();
+  EXPECT_EQ(out.exit_code, 4) << out.err;
+  EXPECT_NE(out.err.find("does not start with pg_dump's header"), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find("ir_attachment data holds no rows"), std::string::npos) << out.err;
+}
+
+TEST_F(Verify, DumpWithoutItsAttachmentRows) {
+  // A dump cut to its header and its closing lines: it parses, it is not whole.
+  const auto text = read_file(odoo.dump());
+  const auto copy = text.find("COPY public.ir_attachment ");
+  ASSERT_NE(copy, std::string::npos);
+  const auto end = text.find("\n\\.\n", copy);
+  ASSERT_NE(end, std::string::npos);
+  std::ofstream(odoo.dump(), std::ios::binary | std::ios::trunc)
+      << text.substr(0, copy) << text.substr(end + 4);
+  rewrite_manifest_for_dump(odoo);
+  const auto out = verify();
+  EXPECT_EQ(out.exit_code, 4) << out.err;
+  EXPECT_NE(out.err.find("ir_attachment data holds no rows"), std::string::npos) << out.err;
+}
+
+TEST_F(Verify, FileListWithALineAndItsFileGone) {
+  const auto list = odoo.area() / (odoo.db() + ".files.tsv");
+  auto lines = odbox_test::read_lines(list);
+  ASSERT_GE(lines.size(), 2U);
+  const auto victim = lines.front().substr(0, lines.front().find('\t'));
+  lines.erase(lines.begin());
+  std::string text;
+  for (const auto& line : lines) {
+    text += line + "\n";
+  }
+  odbox_test::write_file(list, text);
+  fs::remove(odoo.mirror() / victim);
+  const auto out = verify();
+  EXPECT_EQ(out.exit_code, 4) << out.err;
+  EXPECT_NE(out.err.find("it was changed"), std::string::npos) << out.err;
+}
+
+TEST_F(Verify, EmptiedFileList) {
+  odbox_test::write_file(odoo.area() / (odoo.db() + ".files.tsv"), "");
+  const auto out = verify();
+  EXPECT_EQ(out.exit_code, 4) << out.err;
+  EXPECT_NE(out.err.find("it was changed"), std::string::npos) << out.err;
+}
+
+TEST_F(Verify, EditedReferencedCount) {
+  auto manifest = odoo.manifest();
+  manifest["filestore"]["referenced"] = manifest["filestore"]["referenced"].get<int>() - 1;
+  std::ofstream(odoo.manifest_path(), std::ios::trunc) << manifest.dump(2);
+  const auto out = verify();
+  EXPECT_EQ(out.exit_code, 4) << out.err;
+  EXPECT_NE(out.err.find("it was changed"), std::string::npos) << out.err;
+}
+
+TEST_F(Verify, ManifestThatIsNotJsonIsAProblemFound) {
+  odbox_test::write_file(odoo.manifest_path(), "{\"kind\": \"hot\",");
+  const auto out = verify();
+  EXPECT_EQ(out.exit_code, 4) << out.err;
+  EXPECT_NE(out.err.find("is malformed"), std::string::npos) << out.err;
+}
+
 TEST_F(Verify, CopyOfTheAreaElsewhereVerifiesClean) {
   const auto copy = odoo.scratch() / "copy";
   ASSERT_EQ(run({"cp", "-a", odoo.basedir().string(), copy.string()}).exit_code, 0);

@@ -38,6 +38,10 @@ class Expect:
     databases: list[str] = field(default_factory=lambda: ["odoo"])
     local_postgres: bool = False
     generated: bool = True          # false: module disabled, nothing at all
+    offsite: bool = False           # the off-site services are generated
+    forget: list[str] = field(default_factory=list)  # offsite.forgetSchedule
+    check: list[str] = field(default_factory=list)   # offsite.checkSchedule
+    push_after: list[str] = field(default_factory=list)
     extra: object = None            # callable(Rendered) for case-specific checks
 
 
@@ -103,6 +107,33 @@ def remote_postgres_extra(r: Rendered) -> None:
     check(r.data["postgresql"]["identMap"] == "", "no PostgreSQL peer mapping for a remote server")
 
 
+def offsite_extra(r: Rendered) -> None:
+    config = r.config_json()
+    check(config["offsite"] == {
+        "repository": "s3:s3.eu-central-1.amazonaws.com/acme-backups/odoo",
+        "password_file": "/run/keys/odbox-restic.pass",
+        "environment_file": "/run/keys/odbox-restic.env",
+        "push_after": ["cold"],
+        "keep": {"last": 5, "hourly": 0, "daily": 14, "weekly": 4, "monthly": 6, "yearly": 0},
+        "init": False}, "offsite options -> the offsite object", json.dumps(config["offsite"]))
+    check(config["tools"]["restic"] == "/usr/bin/restic", "offsite.package -> tools.restic")
+    check_unit = r.unit("odbox-backup-offsite-check.service")
+    check(check_unit.value("Service", "ExecStart").endswith("offsite check --read-data-subset 5%%"),
+          "readDataSubset -> --read-data-subset, % escaped as %% for systemd",
+          str(check_unit.value("Service", "ExecStart")))
+    for name in ("odbox-backup-offsite-check.service", "odbox-backup-offsite-forget.service"):
+        secrets = [v for k, v in r.unit(name).sections["Service"] if "restic.pass" in v or "restic.env" in v]
+        check(secrets == [], f"{name}: no secret file named in the unit (the config file names it)")
+
+
+def offsite_no_timers_extra(r: Rendered) -> None:
+    config = r.config_json()
+    check(config["offsite"]["push_after"] == ["hot", "cold"] and "environment_file" not in config["offsite"],
+          "offsite defaults: push after hot and cold, no environment file", json.dumps(config["offsite"]))
+    check(config["offsite"]["keep"] == {"last": 3, "hourly": 0, "daily": 7, "weekly": 4, "monthly": 12,
+                                        "yearly": 0}, "offsite.keep defaults", json.dumps(config["offsite"]))
+
+
 def settings_override_extra(r: Rendered) -> None:
     check(r.config_json()["basedir"] == "/mnt/backup", "settings.basedir wins over the option")
 
@@ -133,13 +164,33 @@ CASES: dict[str, object] = {
     "invalid-schedule": ExpectBuildError(
         bad_entries=["25:00:00"],
         expect=Expect(hot=["11:00:00", "25:00:00"], cold=["02:00:00"])),
+    "offsite": Expect(
+        hot=["11:00:00"], cold=["02:00:00"], local_postgres=True, offsite=True,
+        forget=["Sun 04:00"], check=["Sun 05:00", "Wed 05:00"], push_after=["cold"],
+        extra=offsite_extra),
+    "offsite-no-timers": Expect(hot=["12:00"], offsite=True, push_after=["hot", "cold"],
+                                extra=offsite_no_timers_extra),
+    "seed-example-offsite": Expect(
+        hot=["11:00:00", "14:00:00", "16:00:00"], cold=["02:00:00"], local_postgres=True,
+        offsite=True, forget=["Sun 04:00:00"], check=["Sun 05:00:00"], push_after=["hot", "cold"]),
+    "offsite-without-odoo": ExpectEvalError(
+        "odbox.backup.offsite.enable needs odbox.backup.odoo.enable"),
+    "offsite-keep-nothing": ExpectEvalError("is not of type `positive integer, meaning >0'"),
+    "offsite-invalid-schedule": ExpectBuildError(
+        bad_entries=["Sun 25:00"],
+        expect=Expect(hot=["12:00"], offsite=True, forget=["Sun 25:00"], push_after=["hot", "cold"])),
 }
+
+# The timers and their schedules: the backups', then the off-site ones.
+def schedules(e: Expect) -> list[tuple[str, list[str]]]:
+    return [("hot", e.hot), ("cold", e.cold), ("offsite-forget", e.forget),
+            ("offsite-check", e.check)]
 
 
 # ---- checks ------------------------------------------------------------------
 
 def check_timers(r: Rendered, e: Expect) -> None:
-    for kind, schedule in (("hot", e.hot), ("cold", e.cold)):
+    for kind, schedule in schedules(e):
         name = f"odbox-backup-{kind}.timer"
         if not schedule:
             check(name not in r.units, f"no {name} for an empty {kind} schedule")
@@ -153,7 +204,7 @@ def check_timers(r: Rendered, e: Expect) -> None:
         check(timer.value("Install", "WantedBy") == "timers.target", f"{name} is wanted by timers.target")
         check(timer.value("Unit", "X-Schedules-Checked") == r.data["builds"][0]["out"],
               f"{name} depends on the schedule check (built with the system)")
-        if kind == "hot":
+        if kind != "cold":
             check(timer.value("Timer", "Persistent") == "true",
                   f"{name}: Persistent=true (a missed run is caught up)")
         else:
@@ -183,10 +234,14 @@ def check_services(r: Rendered, e: Expect) -> None:
             check(f"-{path}" in rw, f"{name}: ReadWritePaths= has {path}", str(rw))
         check(unit.values("Unit", "RequiresMountsFor") == [e.basedir, e.data_dir],
               f"{name}: RequiresMountsFor= the backup area and the data dir")
+        pushes = kind in e.push_after
         if e.local_postgres:
+            after = "postgresql.service network-online.target" if pushes else "postgresql.service"
             check(unit.value("Unit", "Requires") == "postgresql.service"
-                  and unit.value("Unit", "After") == "postgresql.service",
-                  f"{name}: Requires= and After= postgresql.service (local database)")
+                  and unit.value("Unit", "After") == after,
+                  f"{name}: Requires= and After= postgresql.service (local database)"
+                  + (", After= the network (it pushes off site)" if pushes else ""),
+                  f"After={unit.value('Unit', 'After')}")
         else:
             check(unit.value("Unit", "Requires") is None
                   and unit.value("Unit", "After") == "network-online.target",
@@ -200,6 +255,27 @@ def check_services(r: Rendered, e: Expect) -> None:
     check(cold.value("Service", "TimeoutStopSec") == f"{start_timeout + 60}s",
           f"odbox-backup-cold.service: TimeoutStopSec= leaves time to start Odoo again "
           f"({start_timeout} s + 60 s)")
+
+
+def check_offsite_services(r: Rendered, e: Expect) -> None:
+    config_path = r.data["etc"]["odbox-backup/config.json"]
+    exe = str(r.out / "pkg" / "bin" / "odbox-backup")
+    for action in ("forget", "check"):
+        name = f"odbox-backup-offsite-{action}.service"
+        unit = r.unit(name)
+        check(unit.value("Service", "ExecStart").startswith(f"{exe} --config {config_path} offsite {action}"),
+              f"{name}: ExecStart= runs 'offsite {action}' with the generated config",
+              str(unit.value("Service", "ExecStart")))
+        for key, value in (("Type", "oneshot"), ("UMask", "0077"), ("ProtectSystem", "strict"),
+                           ("X-RestartIfChanged", "false"), ("KillMode", "mixed")):
+            check(unit.value("Service", key) == value, f"{name}: {key}={value}",
+                  f"got {unit.value('Service', key)}")
+        check(unit.values("Service", "ReadWritePaths") == [f"-{e.basedir}"],
+              f"{name}: only the backup area is writable (restic's cache, the check's scratch copy)",
+              str(unit.values("Service", "ReadWritePaths")))
+        check(unit.value("Unit", "Requires") is None and unit.value("Unit", "After") == "network-online.target"
+              and unit.value("Unit", "Wants") == "network-online.target",
+              f"{name}: the network, no PostgreSQL")
 
 
 def check_config_file(r: Rendered, e: Expect) -> None:
@@ -241,7 +317,7 @@ def check_with_systemd(r: Rendered, e: Expect, bad_entries: list[str]) -> None:
         check(verify.returncode == 0 and verify.stderr.strip() == "",
               "systemd-analyze verify: no complaint about " + ", ".join(sorted(r.units)),
               verify.stderr.strip())
-    for entry in e.hot + e.cold:
+    for entry in [entry for _, schedule in schedules(e) for entry in schedule]:
         ok, output = nixtest.calendar_ok(entry)
         if entry in bad_entries:
             check(not ok, f"systemd-analyze calendar rejects {entry!r}", output)
@@ -314,12 +390,15 @@ def run_case(name: str) -> None:
             check(r.units == {} and r.data["tmpfiles"] == {} and r.data["etc"] == {},
                   "no units, no tmpfiles rules, no /etc file")
             return
+        services = ["hot", "cold"] + (["offsite-forget", "offsite-check"] if spec.offsite else [])
         check(sorted(r.units) == sorted(
-            ["odbox-backup-hot.service", "odbox-backup-cold.service"]
-            + [f"odbox-backup-{k}.timer" for k, s in (("hot", spec.hot), ("cold", spec.cold)) if s]),
-            "units: both services, a timer per non-empty schedule", str(sorted(r.units)))
+            [f"odbox-backup-{k}.service" for k in services]
+            + [f"odbox-backup-{k}.timer" for k, s in schedules(spec) if s]),
+            "units: the services, a timer per non-empty schedule", str(sorted(r.units)))
         check_timers(r, spec)
         check_services(r, spec)
+        if spec.offsite:
+            check_offsite_services(r, spec)
         check_config_file(r, spec)
         check_schedule_build(r, bad_entries)
         check_with_systemd(r, spec, bad_entries)

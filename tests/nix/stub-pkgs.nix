@@ -53,6 +53,7 @@ in
 rec {
   systemd = hostPackage "systemd" "/usr";
   rsync = hostPackage "rsync" "/usr";
+  restic = hostPackage "restic" "/usr";
   coreutils = hostPackage "coreutils" "/usr";
   findutils = hostPackage "findutils" "/usr";
   gnugrep = hostPackage "gnugrep" "/usr";

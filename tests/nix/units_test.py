@@ -24,10 +24,16 @@ from nixtest import CheckFailed, Unit, check
 SYSTEMD_DIR = nixtest.SOURCE_DIR / "systemd"
 BINARY = "/usr/local/bin/odbox-backup"
 CONFIG = "/etc/odbox-backup/config.json"
-UNITS = ["odbox-backup-hot.service", "odbox-backup-hot.timer",
-         "odbox-backup-cold.service", "odbox-backup-cold.timer"]
-SEED_HOT = ["11:00:00", "14:00:00", "16:00:00"]
-SEED_COLD = ["02:00:00"]
+BACKUP_UNITS = ["odbox-backup-hot.service", "odbox-backup-hot.timer",
+                "odbox-backup-cold.service", "odbox-backup-cold.timer"]
+OFFSITE_UNITS = ["odbox-backup-offsite-forget.service", "odbox-backup-offsite-forget.timer",
+                 "odbox-backup-offsite-check.service", "odbox-backup-offsite-check.timer"]
+UNITS = BACKUP_UNITS + OFFSITE_UNITS
+# The schedules of the units, as in the NixOS cases they are compared with.
+SCHEDULES = {"hot": ["11:00:00", "14:00:00", "16:00:00"], "cold": ["02:00:00"],
+             "offsite-forget": ["Sun 04:00:00"], "offsite-check": ["Sun 05:00:00"]}
+COMMANDS = {"hot": "hot --wait-lock", "cold": "cold --wait-lock",
+            "offsite-forget": "offsite forget", "offsite-check": "offsite check"}
 
 # Keys whose values name paths or are NixOS' own: compared separately or not.
 NOT_COMPARED = {"ExecStart", "ExecStopPost", "ReadWritePaths", "RequiresMountsFor",
@@ -63,18 +69,18 @@ def check_units(units: Path) -> None:
     verify = nixtest.systemd_verify([units / n for n in UNITS])
     check(verify.returncode == 0 and verify.stderr.strip() == "",
           "systemd-analyze verify: no complaint about " + ", ".join(UNITS), verify.stderr.strip())
-    for kind, schedule in (("hot", SEED_HOT), ("cold", SEED_COLD)):
+    for kind, schedule in SCHEDULES.items():
         timer = Unit.parse((units / f"odbox-backup-{kind}.timer").read_text())
         entries = timer.values("Timer", "OnCalendar")
-        check(entries == schedule, f"odbox-backup-{kind}.timer: the seed's schedule, one line per entry",
+        check(entries == schedule, f"odbox-backup-{kind}.timer: the schedule, one line per entry",
               str(entries))
         for entry in entries:
             ok, output = nixtest.calendar_ok(entry)
             check(ok, f"systemd-analyze calendar accepts {entry!r}", output)
-    for kind in ("hot", "cold"):
+    for kind, command in COMMANDS.items():
         service = Unit.parse((SYSTEMD_DIR / f"odbox-backup-{kind}.service").read_text())
-        check(service.value("Service", "ExecStart") == f"{BINARY} --config {CONFIG} {kind} --wait-lock",
-              f"odbox-backup-{kind}.service runs '{kind} --wait-lock' with {CONFIG}")
+        check(service.value("Service", "ExecStart") == f"{BINARY} --config {CONFIG} {command}",
+              f"odbox-backup-{kind}.service runs '{command}' with {CONFIG}")
         exposure = nixtest.security_exposure(units / f"odbox-backup-{kind}.service")
         check(exposure is not None and exposure < 5.0,
               f"odbox-backup-{kind}.service: systemd-analyze security exposure {exposure} (< 5.0)")
@@ -85,13 +91,16 @@ def check_units(units: Path) -> None:
 
 def check_same_as_nixos(work: Path) -> None:
     """Compare with the module's units for the seed's example on a machine
-    with a local PostgreSQL, as the Debian units assume."""
+    with a local PostgreSQL, as the Debian units assume (the off-site units:
+    the same example with odbox.backup.offsite on)."""
     if shutil.which("nix-instantiate") is None:
         print("  note nix-instantiate missing: comparison with the NixOS units skipped")
         return
-    rendered = nixtest.render(nixtest.HERE / "cases" / "seed-example-local-postgres.nix",
-                              work / "nixos")
+    cases = nixtest.HERE / "cases"
+    backups = nixtest.render(cases / "seed-example-local-postgres.nix", work / "nixos")
+    offsite = nixtest.render(cases / "seed-example-offsite.nix", work / "nixos-offsite")
     for name in UNITS:
+        rendered = offsite if name in OFFSITE_UNITS else backups
         ours = Unit.parse((SYSTEMD_DIR / name).read_text())
         nixos = Unit.parse(rendered.units[name])
         for section in sorted(set(ours.sections) | set(nixos.sections)):

@@ -43,12 +43,16 @@ public:
   // restart of Odoo), recorded for every database without an outcome.
   void end(const std::exception& error);
 
-  // Runs `sequence` (ending the run on whatever escapes it), then records
-  // the run (runs.jsonl, the metrics file, the record on stdout with
-  // --json) and returns its exit code.
+  // Runs `sequence` (ending the run on whatever escapes it), pushes what it
+  // committed off site when offsite.push_after names this kind (the run
+  // lock is released for the push), then records the run (runs.jsonl, the
+  // metrics file, the record on stdout with --json) and returns its exit
+  // code.
   int run(const CommonOptions& common, const std::function<void()>& sequence);
 
 private:
+  void push_off_site();
+
   const core::Config& m_config;
   core::BackupArea m_area;
   core::RunLock m_lock;

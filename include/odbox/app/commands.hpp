@@ -20,6 +20,8 @@ struct VerifyFlags {
 struct RestoreFlags {
   std::optional<std::string> target_db; // default: the backup's own name
   bool force = false;
+  std::optional<std::string> from_offsite; // "latest" or a snapshot ID
+  std::optional<std::string> staging;      // where --from-offsite stages the generation
 };
 
 struct ExportFlags {
@@ -28,6 +30,13 @@ struct ExportFlags {
 
 struct StatusFlags {
   std::optional<std::string> max_age; // e.g. "26h"; none: no limit
+};
+
+struct OffsiteFlags {
+  std::string action; // push | snapshots | forget | check
+  bool wait_lock = false;
+  std::string read_data_subset;
+  bool restore_test = false;
 };
 
 // Everything the command line gave, filled in by the parse: the settings
@@ -40,6 +49,7 @@ struct CommandLine {
   RestoreFlags restore;
   ExportFlags export_zip;
   StatusFlags status;
+  OffsiteFlags offsite;
 };
 
 // One subcommand, as ninja's kTools[]: its name and one line of help for
@@ -77,6 +87,10 @@ int run_verify(const core::Config& config, const CommonOptions& common,
 void add_restore_options(CLI::App& cmd, CommandLine& line);
 int run_restore(const core::Config& config, const RestoreFlags& flags,
                 core::ServiceControl& services);
+// restore --from-offsite (src/app/offsite.cpp).
+void add_restore_offsite_options(CLI::App& cmd, RestoreFlags& flags);
+int run_restore_from_offsite(const core::Config& config, const RestoreFlags& flags,
+                             core::ServiceControl& services);
 
 void add_export_options(CLI::App& cmd, CommandLine& line);
 int run_export(const core::Config& config, const ExportFlags& flags);
@@ -89,5 +103,11 @@ void add_status_options(CLI::App& cmd, CommandLine& line);
 // Exit 0, or 4 when --max-age is given and a database's last success is older.
 int run_status(const core::Config& config, const CommonOptions& common,
                const StatusFlags& flags);
+
+// `offsite push|snapshots|forget|check`. push: 0, or 6 when a push failed;
+// check: 0 sound, 4 problems.
+void add_offsite_options(CLI::App& cmd, CommandLine& line);
+int run_offsite(const core::Config& config, const CommonOptions& common,
+                const OffsiteFlags& flags);
 
 } // namespace odbox::app

@@ -29,7 +29,7 @@ struct SettingFlags {
   std::optional<std::string> sessions_dir;
   std::optional<std::string> odoo_service;
   std::optional<std::string> log_level;
-  std::optional<std::string> pg_dump, psql, rsync, systemctl;
+  std::optional<std::string> pg_dump, psql, rsync, systemctl, restic;
   // hot and cold
   bool wait_lock = false;
   std::optional<std::string> metrics_file;

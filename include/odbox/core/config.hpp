@@ -1,5 +1,7 @@
 #pragma once
 
+#include "odbox/core/offsite/settings.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -38,6 +40,7 @@ struct ToolPaths {
   std::string psql = "psql";
   std::string rsync = "rsync";
   std::string systemctl = "systemctl";
+  std::string restic = "restic";
 };
 
 // Settings of `cold` (and of `restore --force`, which stops Odoo the same way).
@@ -72,6 +75,7 @@ struct Config {
   std::optional<std::filesystem::path> metrics_file;
   bool wait_lock = false;
   ColdSettings cold;
+  std::optional<OffsiteSettings> offsite;  // off-site generations through restic
 
   [[nodiscard]] std::filesystem::path sessions() const {
     return sessions_dir ? *sessions_dir : data_dir / "sessions";

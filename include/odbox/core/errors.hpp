@@ -13,6 +13,7 @@ enum class ExitCode : int {
   locked = 3,          // another run holds the backup area's lock
   inconsistent = 4,    // written but inconsistent, or verify found problems
   restart_failed = 5,  // Odoo could not be restarted after a cold backup
+  offsite_failed = 6,  // backup written locally, but its off-site copy failed
 };
 
 // The one exception type of the domain. `what()` is a single line that names

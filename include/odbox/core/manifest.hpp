@@ -13,7 +13,7 @@ namespace odbox::core {
 
 // What the last successful backup of one database holds (<db>.manifest.json).
 struct Manifest {
-  int format = 1;
+  int format = 2;  // 2: file list summary and ir_attachment row counts
   std::string tool_version;
   std::string kind;  // "hot" | "cold"
   std::string database;
@@ -27,8 +27,13 @@ struct Manifest {
   std::uint64_t dump_bytes = 0;
   std::string dump_sha256;
   double dump_seconds = 0;
+  // Rows of the dump's ir_attachment COPY block, counted as it streamed, and
+  // the table's rows in the snapshot: a complete dump has both, equal.
+  std::optional<std::uint64_t> dump_attachment_rows;
+  std::optional<std::uint64_t> snapshot_attachment_rows;
   std::string references_file;
-  std::uint64_t referenced_files = 0;
+  std::uint64_t referenced_files = 0;  // the file list's lines
+  std::string references_sha256;       // the file list's SHA-256
   std::uint64_t missing_count = 0;
   std::vector<std::string> missing;
   std::uint64_t filestore_files = 0;

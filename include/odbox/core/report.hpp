@@ -3,6 +3,7 @@
 #include "odbox/core/area.hpp"
 #include "odbox/core/errors.hpp"
 #include "odbox/core/manifest.hpp"
+#include "odbox/core/offsite/push.hpp"
 #include "odbox/core/run_facts.hpp"
 
 #include <chrono>
@@ -24,8 +25,14 @@ public:
 
   [[nodiscard]] const std::string& kind() const noexcept { return m_kind; }
   [[nodiscard]] const RunFacts& facts() const noexcept { return m_facts; }
+  // Did a termination signal end the run?
+  [[nodiscard]] bool interrupted() const noexcept { return m_signal != 0; }
   void set_downtime(double seconds) { m_facts.downtime_seconds = seconds; }
   void set_sessions(const SessionsPurged& purged) { m_facts.sessions = purged; }
+  // The off-site push after the run: recorded, and it decides exit 6.
+  void set_offsite(OffsitePushOutcome outcome) { m_offsite = std::move(outcome); }
+  // The manifests committed so far, in order.
+  [[nodiscard]] std::vector<Manifest> committed_manifests() const;
 
   // One outcome per database: a committed backup, or a failure.
   void committed(const Manifest& manifest);
@@ -37,11 +44,8 @@ public:
   // and so does a failed restart of Odoo (exit 5), which outranks it.
   void ended(const std::vector<std::string>& databases, const Error& error);
 
-  // The termination signal that ended the run (0: none).
-  [[nodiscard]] int signal() const noexcept { return m_signal; }
-
   // restart failed (5) > signal (128+N) > a database failed (1) >
-  // inconsistent (4) > 0.
+  // off-site push failed after backups were written (6) > inconsistent (4) > 0.
   [[nodiscard]] int exit_code() const;
 
   // Appends the run's record to runs.jsonl and writes the metrics file if
@@ -60,6 +64,7 @@ private:
     std::optional<Manifest> manifest;
   };
   [[nodiscard]] nlohmann::json make_record(int exit_code) const;
+  [[nodiscard]] int local_exit_code() const;  // before the off-site push
 
   const BackupArea& m_area;
   std::string m_kind;
@@ -70,6 +75,7 @@ private:
   int m_signal = 0;
   bool m_restart_failed = false;
   nlohmann::json m_record;
+  std::optional<OffsitePushOutcome> m_offsite;
 };
 
 } // namespace odbox::core

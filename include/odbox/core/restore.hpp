@@ -12,6 +12,9 @@ struct RestoreRequest {
   std::string database;  // the backup to restore
   std::string target;    // the database to create (default: database)
   bool force = false;    // replace an existing target (Odoo stopped around it)
+  // The area is a staged copy (restore --from-offsite): its mirror may be
+  // moved into place instead of copied when on the data dir's file system.
+  bool disposable_area = false;
 };
 
 struct RestoreResult {

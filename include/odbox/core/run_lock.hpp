@@ -21,6 +21,11 @@ public:
   RunLock& operator=(const RunLock&) = delete;
   ~RunLock() = default;
 
+  // Releases the lock before the end of the scope (e.g. before a long
+  // off-site push that works from a view of its own).
+  void release() noexcept { m_fd.reset(); }
+  [[nodiscard]] bool held() const noexcept { return m_fd.valid(); }
+
 private:
   util::UniqueFd m_fd;
 };

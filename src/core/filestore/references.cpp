@@ -1,6 +1,7 @@
 #include "odbox/core/filestore/references.hpp"
 
 #include "odbox/core/errors.hpp"
+#include "odbox/util/digest.hpp"
 #include "odbox/util/fd.hpp"
 #include "odbox/util/sys_error.hpp"
 
@@ -103,8 +104,7 @@ bool is_safe_store_name(std::string_view name) {
   return name.find('\0') == std::string_view::npos;
 }
 
-std::pair<util::AtomicFile, std::uint64_t>
-read_references(PgConnection& snapshot_conn, const std::filesystem::path& target) {
+ReferencesList read_references(PgConnection& snapshot_conn, const std::filesystem::path& target) {
   auto file = util::AtomicFile::create(target);
   if (!file) {
     throw RunError("cannot create the file list: " + file.error().message());
@@ -114,7 +114,9 @@ read_references(PgConnection& snapshot_conn, const std::filesystem::path& target
   constexpr std::size_t k_batch_bytes = 256 * 1024;
   std::string batch;
   batch.reserve(k_batch_bytes);
+  util::Digest digest(util::Digest::Kind::sha256);
   const auto flush = [&] {
+    digest.update(batch);
     if (auto ok = file->write(batch); !ok) {
       throw RunError("cannot write the file list: " + ok.error().message());
     }
@@ -129,7 +131,34 @@ read_references(PgConnection& snapshot_conn, const std::filesystem::path& target
     batch.append(chunk);
   });
   flush();
-  return {std::move(*file), rows};
+  return {std::move(*file), {.lines = rows, .sha256 = digest.hex_final()}};
+}
+
+FileListSummary summarize_file_list(const std::filesystem::path& file) {
+  const util::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    throw RunError("cannot read the file list: " + util::sys_error("open", file).message());
+  }
+  util::Digest digest(util::Digest::Kind::sha256);
+  FileListSummary summary;
+  std::string buf(256 * 1024, '\0');
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      throw RunError("cannot read the file list: " + util::sys_error("read", file).message());
+    }
+    if (n == 0) {
+      break;
+    }
+    const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+    digest.update(chunk);
+    summary.lines += static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
+  }
+  summary.sha256 = digest.hex_final();
+  return summary;
 }
 
 void for_each_reference(const std::filesystem::path& file,

@@ -24,14 +24,29 @@ struct ReferencedFile {
   std::string checksum;
 };
 
+// What a file list holds, recorded in the manifest so that verify can tell
+// a file list that was edited, emptied or cut short.
+struct FileListSummary {
+  std::uint64_t lines = 0;  // one per referenced file
+  std::string sha256;
+};
+
+// A file list read from the snapshot, not committed yet.
+struct ReferencesList {
+  util::AtomicFile file;  // committed with the dump
+  FileListSummary summary;
+};
+
 // Reads the list of referenced files on the snapshot connection with
 // `COPY ... TO STDOUT` (constant memory) into an uncommitted file of the
 // area, one "store_fname<TAB>file_size<TAB>checksum" line per distinct file
-// (COPY's text format: "\N" for NULL, backslash escapes), sorted by name.
-// Returns the file (committed with the dump) and the number of files.
-// Throws RunError.
-std::pair<util::AtomicFile, std::uint64_t>
-read_references(PgConnection& snapshot_conn, const std::filesystem::path& target);
+// (COPY's text format: "\N" for NULL, backslash escapes), sorted by name,
+// hashing it on the way. Throws RunError.
+ReferencesList read_references(PgConnection& snapshot_conn, const std::filesystem::path& target);
+
+// The summary of a file list on disk, in one pass. Throws RunError when it
+// cannot be read.
+FileListSummary summarize_file_list(const std::filesystem::path& file);
 
 // Calls `visit` for each line of a references file written by
 // read_references(), its escapes undone; a malformed line is skipped with a
