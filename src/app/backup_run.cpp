@@ -1,6 +1,7 @@
 #include "odbox/app/backup_run.hpp"
 
 #include "odbox/core/offsite/push.hpp"
+#include "odbox/util/signals.hpp"
 
 #include <iostream>
 #include <spdlog/spdlog.h>
@@ -78,6 +79,14 @@ int BackupRun::run(const CommonOptions& common, const std::function<void()>& seq
     sequence();
   } catch (const std::exception& e) {
     end(e);
+  }
+  // A signal that came after the last step that looks for one (the last
+  // prune, say) ends the run all the same, with 128+N: what it committed stays.
+  if (const int sig = util::pending_signal(); sig != 0 && !m_report.interrupted()) {
+    spdlog::error("interrupted by signal {} at the end of the run: the backups it "
+                  "committed stay",
+                  sig);
+    m_report.ended(m_config.databases, Interrupted(sig));
   }
   push_off_site();
   const int code = m_report.finish(m_config.metrics_file);

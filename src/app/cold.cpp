@@ -4,6 +4,7 @@
 #include "odbox/core/offsite/push.hpp"
 #include "odbox/core/preflight.hpp"
 #include "odbox/core/sessions_aside.hpp"
+#include "odbox/util/test_point.hpp"
 #include "odbox/util/time.hpp"
 
 #include <CLI/CLI.hpp>
@@ -100,7 +101,9 @@ void stopped_window(OdooStoppedGuard& odoo, bool was_active, BackupRun& run,
                     SessionsCleanup& sessions, Backups& backups) {
   const Config& config = run.config();
   stop_odoo(odoo, was_active, config);
+  util::test_point("cold.odoo_stopped");
   sessions.while_stopped();
+  util::test_point("cold.sessions_done");
   for_all(backups, &DatabaseSteps::open_snapshot);
   if (config.cold.full_downtime) {
     for_all(backups, &DatabaseSteps::start_dump);
@@ -108,6 +111,7 @@ void stopped_window(OdooStoppedGuard& odoo, bool was_active, BackupRun& run,
   sync_beside_file_lists(backups);
   if (!config.cold.full_downtime) {
     start_odoo(odoo, was_active, run.report());
+    util::test_point("cold.odoo_started");
     sessions.after_restart();
     for_all(backups, &DatabaseSteps::start_dump);
   }

@@ -2,6 +2,7 @@
 
 #include "odbox/core/errors.hpp"
 #include "odbox/util/log.hpp"
+#include "odbox/util/test_point.hpp"
 #include "odbox/util/time.hpp"
 #include "odbox/version.hpp"
 
@@ -11,12 +12,15 @@
 namespace odbox::core {
 namespace {
 
-std::string now_rfc3339() { return util::rfc3339(std::chrono::system_clock::now()); }
+std::string now_rfc3339() {
+  return util::rfc3339(std::chrono::system_clock::now());
+}
 
 // Installed modules and the Odoo series (from base's version, "17.0.1.3" ->
 // "17.0"), read in the snapshot, for exports Odoo's database manager restores.
 void read_odoo_modules(PgConnection& conn, Manifest& manifest) {
-  const auto exists = conn.query("SELECT to_regclass('public.ir_module_module') IS NOT NULL");
+  const auto exists =
+      conn.query("SELECT to_regclass('public.ir_module_module') IS NOT NULL");
   if (exists.at(0).at(0) != std::optional<std::string>("t")) {
     return;
   }
@@ -27,7 +31,8 @@ void read_odoo_modules(PgConnection& conn, Manifest& manifest) {
     manifest.odoo_modules[name] = version;
     if (name == "base") {
       const auto first = version.find('.');
-      const auto second = first == std::string::npos ? first : version.find('.', first + 1);
+      const auto second =
+          first == std::string::npos ? first : version.find('.', first + 1);
       manifest.odoo_series = version.substr(0, second);
     }
   }
@@ -73,6 +78,7 @@ void DatabaseBackup::presync() {
     mirror_filestore(m_config.live_store(m_database), m_area.mirror(m_database),
                      {.rsync = m_tools.rsync, .progress = util::stderr_is_terminal()});
   });
+  util::test_point("presync.done");
 }
 
 void DatabaseBackup::open_snapshot() {
@@ -90,6 +96,7 @@ void DatabaseBackup::open_snapshot() {
     spdlog::info("{}: snapshot {} exported, {} tables locked", m_database,
                  m_snapshot->snapshot_id(), m_snapshot->locked_tables());
   });
+  util::test_point("snapshot.opened");
 }
 
 void DatabaseBackup::start_dump() {
@@ -104,6 +111,7 @@ void DatabaseBackup::start_dump() {
       .lock_wait_timeout = m_config.lock_wait_timeout,
       .target = m_area.dump(m_database),
   });
+  util::test_point("dump.started");
 }
 
 void DatabaseBackup::read_file_list() {
@@ -119,6 +127,7 @@ void DatabaseBackup::read_file_list() {
     m_manifest.snapshot_attachment_rows = std::stoull(rows.at(0).at(0).value_or("0"));
     spdlog::info("{}: the database references {} files", m_database, list.summary.lines);
   });
+  util::test_point("file_list.read");
 }
 
 void DatabaseBackup::sync(bool listed) {
@@ -132,6 +141,7 @@ void DatabaseBackup::sync(bool listed) {
     mirror_filestore(m_config.live_store(m_database), m_area.mirror(m_database),
                      {.rsync = m_tools.rsync, .progress = false, .listing = listing()});
   });
+  util::test_point("sync.done");
 }
 
 void DatabaseBackup::wait_for_dump() {
@@ -146,14 +156,16 @@ void DatabaseBackup::wait_for_dump() {
   m_manifest.dump_attachment_rows = outcome.attachment_rows;
   if (outcome.attachment_rows != m_manifest.snapshot_attachment_rows) {
     throw RunError("the dump's ir_attachment data holds " +
-                   (outcome.attachment_rows ? std::to_string(*outcome.attachment_rows) + " rows"
-                                            : std::string("no rows at all")) +
+                   (outcome.attachment_rows
+                        ? std::to_string(*outcome.attachment_rows) + " rows"
+                        : std::string("no rows at all")) +
                    " where the snapshot has " +
                    std::to_string(m_manifest.snapshot_attachment_rows.value_or(0)) +
                    ": the dump is incomplete; the previous dump is kept unchanged");
   }
   m_snapshot->finish();
-  spdlog::info("{}: dump complete, {} in {}", m_database, util::format_bytes(outcome.bytes),
+  spdlog::info("{}: dump complete, {} in {}", m_database,
+               util::format_bytes(outcome.bytes),
                util::format_duration(std::chrono::duration<double>(outcome.seconds)));
 }
 
@@ -163,8 +175,8 @@ void DatabaseBackup::check_mirror() {
   m_manifest.missing_count = check.missing_count;
   m_manifest.missing = check.missing;
   if (!m_manifest.consistent()) {
-    spdlog::warn("{}: {} referenced files are missing from the mirror, e.g. {}", m_database,
-                 check.missing_count, check.missing.front());
+    spdlog::warn("{}: {} referenced files are missing from the mirror, e.g. {}",
+                 m_database, check.missing_count, check.missing.front());
   }
 }
 
@@ -175,7 +187,8 @@ void DatabaseBackup::settle() {
   std::future<MirrorScan> scan = std::async(std::launch::async, [this] {
     MirrorScan found;
     timed("prune_scan", [&] {
-      found = scan_mirror(m_area.mirror(m_database), m_config.live_store(m_database), listing());
+      found = scan_mirror(m_area.mirror(m_database), m_config.live_store(m_database),
+                          listing());
     });
     return found;
   });
@@ -199,8 +212,10 @@ void DatabaseBackup::settle() {
     spdlog::warn("{}: {} files the database references are gone from the live file store "
                  "{} (the backup holds them; Odoo cannot serve them), e.g. {}",
                  m_database, m_prune->lost_from_live_count,
-                 m_config.live_store(m_database).string(), m_prune->lost_from_live.front());
+                 m_config.live_store(m_database).string(),
+                 m_prune->lost_from_live.front());
   }
+  util::test_point("settle.done");
 }
 
 Manifest DatabaseBackup::commit(const RunFacts& facts) {
@@ -220,22 +235,26 @@ Manifest DatabaseBackup::commit(const RunFacts& facts) {
   if (auto ok = manifest->write(m_manifest.to_json().dump(2) + "\n"); !ok) {
     throw RunError("cannot write the manifest: " + ok.error().message());
   }
+  util::test_point("commit.written");
+  throw_if_interrupted(); // a signal so far keeps the previous set
   // Every new file is on disk before the first rename, and the manifest,
   // which ties the file list and the dump together, is renamed last: a
   // failure leaves either the previous set or the new one.
-  if (auto ok = util::commit_together({&*m_references, &m_dump->complete_file(), &*manifest});
+  if (auto ok =
+          util::commit_together({&*m_references, &m_dump->complete_file(), &*manifest});
       !ok) {
     throw RunError("cannot commit the backup: " + ok.error().message());
   }
+  util::test_point("commit.published");
   // Only now does the prune delete anything: a run killed while deleting
   // leaves a dump and a manifest that match, and a few files more in the
   // mirror, which the next run prunes.
   if (!m_prune->doomed.empty()) {
     const auto start = std::chrono::steady_clock::now();
     const auto pruned = apply_prune(*m_prune, m_area.mirror(m_database));
-    spdlog::info("{}: pruned {} files gone from the live store in {}", m_database,
-                 pruned.pruned,
-                 util::format_duration(std::chrono::duration<double>(util::seconds_since(start))));
+    spdlog::info(
+        "{}: pruned {} files gone from the live store in {}", m_database, pruned.pruned,
+        util::format_duration(std::chrono::duration<double>(util::seconds_since(start))));
   }
   return m_manifest;
 }

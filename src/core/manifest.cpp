@@ -167,19 +167,13 @@ std::optional<Manifest> read_manifest(const std::filesystem::path& file) {
 
 std::expected<void, std::string> append_run_record(const std::filesystem::path& file,
                                                    const json& record) {
-  util::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                           0600));
+  util::UniqueFd fd(
+      ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd) {
     return std::unexpected(util::sys_error("open", file.string()).message());
   }
-  const std::string line = record.dump() + "\n";
-  // One write(2) with O_APPEND: lines of concurrent writers never interleave.
-  const ssize_t written = ::write(fd.get(), line.data(), line.size());
-  if (written != static_cast<ssize_t>(line.size())) {
-    if (written >= 0) {
-      errno = ENOSPC;  // a short append: the disk is full
-    }
-    return std::unexpected(util::sys_error("write", file.string()).message());
+  if (auto ok = util::append_whole(fd.get(), record.dump() + "\n", file.string()); !ok) {
+    return std::unexpected(ok.error().message());
   }
   if (::fsync(fd.get()) != 0) {
     return std::unexpected(util::sys_error("fsync", file.string()).message());

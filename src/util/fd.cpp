@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <ctime>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace odbox::util {
@@ -31,6 +32,26 @@ bool write_all(int fd, const void* data, std::size_t size) noexcept {
     size -= static_cast<std::size_t>(n);
   }
   return true;
+}
+
+SysResult<void> append_whole(int fd, std::string_view data, const std::string& path) {
+  ssize_t n = -1;
+  do {
+    n = ::write(fd, data.data(), data.size());
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(data.size())) {
+    return {};
+  }
+  if (n < 0) {
+    return std::unexpected(sys_error("write", path));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size >= n) {
+    // Best effort: the error below is what the caller acts on.
+    [[maybe_unused]] const int rc = ::ftruncate(fd, st.st_size - n);
+  }
+  errno = ENOSPC;
+  return std::unexpected(sys_error("write", path));
 }
 
 SysResult<int> poll_until(std::span<pollfd> fds,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstdio>
 #include <gtest/gtest.h>
 #include <iostream>
 #include <stdexcept>
@@ -22,8 +24,18 @@ std::string database_name_for_test(const std::string& suffix) {
   std::ranges::transform(name, name.begin(), [](unsigned char c) {
     return std::isalnum(c) != 0 ? static_cast<char>(std::tolower(c)) : '_';
   });
-  name = "it_" + name.substr(0, 40) + suffix;
-  return name;
+  if (name.size() > 40) {
+    // Rows of one TEST_P share a long prefix and may run at once: a hash of
+    // the whole name keeps their databases apart.
+    std::uint32_t hash = 2166136261U; // FNV-1a
+    for (const char c : name) {
+      hash = (hash ^ static_cast<unsigned char>(c)) * 16777619U;
+    }
+    char tail[10];
+    std::snprintf(tail, sizeof tail, "_%08x", hash);
+    name = name.substr(0, 31) + tail;
+  }
+  return "it_" + name + suffix;
 }
 
 std::vector<nlohmann::json> json_lines(const fs::path& file) {
@@ -43,7 +55,10 @@ constexpr const char* k_odoo_unit = "odoo.service";
 OdooScratch::OdooScratch() : OdooScratch(Options{}) {}
 
 OdooScratch::OdooScratch(Options options, const std::string& suffix)
-    : m_pg(PgEnv::load()), m_db(database_name_for_test(suffix)),
+    : OdooScratch(std::move(options), suffix, PgEnv::load()) {}
+
+OdooScratch::OdooScratch(Options options, const std::string& suffix, PgEnv pg)
+    : m_pg(std::move(pg)), m_db(database_name_for_test(suffix)),
       m_systemctl(m_dir.path() / "systemctl") {
   fs::create_directories(data_dir());
   odbox_test::standin_init(m_pg, m_db, data_dir(),
@@ -175,8 +190,10 @@ std::vector<std::string> OdooScratch::systemctl_env() const {
   return m_systemctl.env();
 }
 
-void OdooScratch::install_odoo_service(bool start) {
-  m_systemctl.define_standin_unit(k_odoo_unit, m_pg, m_db, data_dir(), events_file());
+void OdooScratch::install_odoo_service(bool start,
+                                       const std::vector<std::string>& extra) {
+  m_systemctl.define_standin_unit(k_odoo_unit, m_pg, m_db, data_dir(), events_file(),
+                                  extra);
   m_service = true;
   if (start) {
     const auto out = m_systemctl.systemctl({"start", k_odoo_unit});

@@ -66,6 +66,8 @@ public:
   // Creates a database named after the running test and a data dir.
   OdooScratch();
   explicit OdooScratch(Options options, const std::string& suffix = "");
+  // The same in another cluster than the shared one (e.g. one a test stops).
+  OdooScratch(Options options, const std::string& suffix, PgEnv pg);
   ~OdooScratch();
   OdooScratch(const OdooScratch&) = delete;
   OdooScratch& operator=(const OdooScratch&) = delete;
@@ -123,7 +125,9 @@ public:
 
   // Odoo as a service: the stand-in run through tests/support/fake-systemctl
   // as "odoo.service" (started here, stopped by the destructor).
-  void install_odoo_service(bool start = true);
+  // `extra`: more arguments of `odoo-standin run` (e.g. a slower --interval-ms).
+  void install_odoo_service(bool start = true,
+                            const std::vector<std::string>& extra = {});
   [[nodiscard]] fs::path systemctl_dir() const { return m_dir.path() / "systemctl"; }
   [[nodiscard]] fs::path marker_dir() const { return m_dir.path() / "run"; }
   [[nodiscard]] std::vector<std::string> systemctl_env() const;

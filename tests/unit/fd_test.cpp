@@ -1,4 +1,5 @@
 #include "odbox/util/fd.hpp"
+#include "test_dir.hpp"
 #include "thread_probe.hpp"
 
 #include <atomic>
@@ -6,11 +7,13 @@
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
+#include <filesystem>
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <thread>
 #include <unistd.h>
@@ -199,4 +202,35 @@ TEST(WriteAll, FailureLeavesErrno) {
   errno = 0;
   EXPECT_FALSE(write_all(read_only.get(), data.data(), data.size()));
   EXPECT_EQ(errno, EBADF);
+}
+
+// A disk that fills up halfway through a record, as RLIMIT_FSIZE cuts the
+// write short: the partial record is taken back, the next one appends whole.
+TEST(AppendWhole, ShortWriteLeavesNoTornRecord) {
+  const odbox::test::ScratchDir dir;
+  const auto file = dir.path() / "runs.jsonl";
+  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+  ASSERT_TRUE(fd);
+  const std::string record(64, 'r');
+  ASSERT_TRUE(odbox::util::append_whole(fd.get(), record + "\n", file.string()));
+
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  struct sigaction ignore {};
+  struct sigaction previous {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGXFSZ, &ignore, &previous), 0);
+  rlimit limit = saved;
+  limit.rlim_cur = 100; // the second record's first 35 bytes fit
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  const auto cut = odbox::util::append_whole(fd.get(), record + "\n", file.string());
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);
+  ASSERT_EQ(::sigaction(SIGXFSZ, &previous, nullptr), 0);
+
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().err, ENOSPC);
+  EXPECT_EQ(cut.error().path, file.string());
+  EXPECT_EQ(std::filesystem::file_size(file), record.size() + 1);
+  ASSERT_TRUE(odbox::util::append_whole(fd.get(), record + "\n", file.string()));
+  EXPECT_EQ(std::filesystem::file_size(file), 2 * (record.size() + 1));
 }

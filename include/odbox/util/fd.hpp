@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <poll.h>
 #include <span>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace odbox::util {
@@ -42,6 +44,13 @@ private:
 // Writes all `size` bytes of `data` to `fd`, going on after short writes and
 // EINTR. False with errno set if a write fails (EIO if one writes nothing).
 [[nodiscard]] bool write_all(int fd, const void* data, std::size_t size) noexcept;
+
+// Appends `data` to `fd`, which was opened with O_APPEND, in one write(2), so
+// that the records of several appenders never interleave; whole or not at
+// all: the bytes of a short write (a disk full halfway through a record)
+// are taken back with ftruncate(2), so that no torn record is left. Fails
+// naming the write and `path` (ENOSPC for a short write).
+SysResult<void> append_whole(int fd, std::string_view data, const std::string& path);
 
 // No deadline for poll_until().
 inline constexpr std::chrono::steady_clock::time_point k_no_deadline =

@@ -17,7 +17,19 @@
 // A point's name is "<step>.<moment>" and is the whole contract with the
 // tests, which pass it as a string: rename a point only together with the
 // tests that name it. The points (keep this list in step with the code):
-//   prune.deleting          apply_prune, right after the first file was deleted
+//   presync.done          DatabaseBackup::presync, the copy made while Odoo runs
+//   snapshot.opened       open_snapshot, the snapshot exported, tables locked
+//   dump.started          start_dump, pg_dump started, its temporary file open
+//   file_list.read        read_file_list, the file list written (not renamed)
+//   sync.done             sync, the mirror copied
+//   settle.done           settle, the dump ended and checked, the prune planned
+//   commit.written        commit, the manifest written, nothing renamed yet
+//   commit.published      commit, every file renamed into place, nothing pruned
+//   prune.deleting        apply_prune, right after the first file was deleted
+//   cold.odoo_stopped     cold, Odoo stopped, its sessions not yet purged
+//   cold.sessions_done    cold, the sessions step done while Odoo is stopped, no
+//                         snapshot opened yet
+//   cold.odoo_started     cold, Odoo started again, the dumps not yet started
 //   sessions.while_stopped  SessionsCleanup::while_stopped, Odoo stopped,
 //                           nothing done with the sessions yet
 //   sessions.moved_aside    move_sessions_aside, between the rename aside and

@@ -70,7 +70,11 @@ fs::path support_dir() {
 }
 
 PgEnv PgEnv::load() {
-  const fs::path file = fs::path(required_env("ODBOX_PG_STATE")) / "env";
+  return load(fs::path(required_env("ODBOX_PG_STATE")));
+}
+
+PgEnv PgEnv::load(const fs::path& state_dir) {
+  const fs::path file = state_dir / "env";
   std::ifstream in(file);
   if (!in) {
     throw std::runtime_error("cannot read " + file.string() +

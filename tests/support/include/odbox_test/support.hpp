@@ -55,6 +55,8 @@ struct PgEnv {
 
   // Reads $ODBOX_PG_STATE/env; throws when the variable or the file is missing.
   static PgEnv load();
+  // The same from the state directory of another cluster (pg-cluster start DIR).
+  static PgEnv load(const std::filesystem::path& state_dir);
   // True when load() would succeed (for GTEST_SKIP outside CTest).
   [[nodiscard]] static bool available();
   // {"PGHOST=<socket dir>", "PGPORT=...", "PGUSER=..."} for child processes.
