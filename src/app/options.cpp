@@ -107,13 +107,12 @@ void add_run_options(CLI::App& cmd, SettingFlags& flags) {
       ->type_name("SECONDS")
       ->check(in_range(core::k_lock_wait_timeout_range));
   cmd.add_option("--compression", flags.compression,
-                 "the dump: none (default, <db>.dump.sql) or zstd[:LEVEL] (" +
+                 "the dump: none (default) or zstd[:LEVEL] (" +
                      std::to_string(core::k_zstd_min_level) + "-" +
-                     std::to_string(core::k_zstd_max_level) +
-                     ", default 3; <db>.dump.sql.zst)")
+                     std::to_string(core::k_zstd_max_level) + ", default 3)")
       ->type_name("METHOD");
   cmd.add_option("--compression-threads", flags.compression_threads,
-                 "zstd worker threads (" + range_help(core::k_compression_threads_range) +
+                 "zstd workers (" + range_help(core::k_compression_threads_range) +
                      "; default 1)")
       ->type_name("N")
       ->check(in_range(core::k_compression_threads_range));
