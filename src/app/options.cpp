@@ -42,6 +42,12 @@ core::Config build_config(const SettingFlags& flags) {
   if (flags.lock_wait_timeout) {
     config.lock_wait_timeout = std::chrono::seconds(*flags.lock_wait_timeout);
   }
+  if (flags.compression) {
+    core::parse_compression(*flags.compression, "--compression", config.compression);
+  }
+  if (flags.compression_threads) {
+    config.compression.threads = static_cast<int>(*flags.compression_threads);
+  }
   config.wait_lock = config.wait_lock || flags.wait_lock;
   config.cold.full_downtime = config.cold.full_downtime || flags.full_downtime;
   if (flags.sessions_keep_days) {
@@ -100,6 +106,16 @@ void add_run_options(CLI::App& cmd, SettingFlags& flags) {
                      range_help(core::k_lock_wait_timeout_range) + "; default 600)")
       ->type_name("SECONDS")
       ->check(in_range(core::k_lock_wait_timeout_range));
+  cmd.add_option("--compression", flags.compression,
+                 "the dump: none (default) or zstd[:LEVEL] (" +
+                     std::to_string(core::k_zstd_min_level) + "-" +
+                     std::to_string(core::k_zstd_max_level) + ", default 3)")
+      ->type_name("METHOD");
+  cmd.add_option("--compression-threads", flags.compression_threads,
+                 "zstd workers (" + range_help(core::k_compression_threads_range) +
+                     "; default 1)")
+      ->type_name("N")
+      ->check(in_range(core::k_compression_threads_range));
 }
 
 void add_sessions_keep_days_option(CLI::App& cmd, SettingFlags& flags) {

@@ -13,8 +13,9 @@ namespace odbox::core {
 
 BackupArea::BackupArea(std::filesystem::path basedir) : m_basedir(std::move(basedir)) {}
 
-std::filesystem::path BackupArea::dump(const std::string& db) const {
-  return root() / (db + ".dump.sql");
+std::filesystem::path BackupArea::dump(const std::string& db,
+                                       DumpCompression::Method method) const {
+  return root() / (db + dump_suffix(method));
 }
 std::filesystem::path BackupArea::manifest(const std::string& db) const {
   return root() / (db + ".manifest.json");
@@ -37,9 +38,10 @@ void BackupArea::check_writable() const {
       }
       if (::access(probe.c_str(), W_OK | X_OK) != 0) {
         if (errno == EROFS) {
-          throw UsageError("backup area: " + probe.string() +
-                           " is on a read-only file system (under systemd: create the area "
-                           "and list it in ReadWritePaths=)");
+          throw UsageError(
+              "backup area: " + probe.string() +
+              " is on a read-only file system (under systemd: create the area "
+              "and list it in ReadWritePaths=)");
         }
         throw UsageError("backup area: " + probe.string() + " is not writable (" +
                          util::errno_text(errno) + "): run as root or fix its owner");
@@ -87,6 +89,23 @@ void BackupArea::require_existing() const {
   }
 }
 
+bool remove_other_mode_dump(const BackupArea& area, const std::string& db,
+                            DumpCompression::Method kept) {
+  const auto other = area.dump(db, kept == DumpCompression::Method::zstd
+                                       ? DumpCompression::Method::none
+                                       : DumpCompression::Method::zstd);
+  if (::unlink(other.c_str()) != 0) {
+    if (errno != ENOENT) {
+      spdlog::warn("{} (the dump of the previous compression mode) stays: {}",
+                   other.string(), util::sys_error("unlink", other.string()).message());
+    }
+    return false;
+  }
+  (void)util::fsync_dir(area.root());
+  spdlog::info("removed {}, the dump of the previous compression mode", other.string());
+  return true;
+}
+
 void ensure_private_dir(const std::filesystem::path& dir) {
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) {
@@ -102,7 +121,8 @@ void ensure_private_dir(const std::filesystem::path& dir) {
     }
   }
   if (!S_ISDIR(st.st_mode)) {
-    throw RunError(dir.string() + " is not a directory (a symbolic link or a file is in " +
+    throw RunError(dir.string() +
+                   " is not a directory (a symbolic link or a file is in " +
                    "the way): move it aside");
   }
   if ((st.st_mode & 07777) != 0700) {

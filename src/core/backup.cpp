@@ -47,7 +47,9 @@ DatabaseBackup::DatabaseBackup(const Config& config, const BackupArea& area,
   m_manifest.kind = std::move(kind);
   m_manifest.database = m_database;
   m_manifest.pg_dump_version = tools.pg_dump_version;
-  m_manifest.dump_file = m_area.dump(m_database).filename().string();
+  m_manifest.dump_file =
+      m_area.dump(m_database, m_config.compression.method).filename().string();
+  m_manifest.dump_compression = m_config.compression.name();
   m_manifest.references_file = m_area.references(m_database).filename().string();
 }
 
@@ -109,7 +111,8 @@ void DatabaseBackup::start_dump() {
       .database = m_database,
       .snapshot_id = m_snapshot->snapshot_id(),
       .lock_wait_timeout = m_config.lock_wait_timeout,
-      .target = m_area.dump(m_database),
+      .target = m_area.dump(m_database, m_config.compression.method),
+      .compression = m_config.compression,
   });
   util::test_point("dump.started");
 }
@@ -148,6 +151,8 @@ void DatabaseBackup::wait_for_dump() {
   const DumpOutcome& outcome = m_dump->wait();
   m_manifest.dump_bytes = outcome.bytes;
   m_manifest.dump_sha256 = outcome.sha256;
+  m_manifest.dump_plain_bytes = outcome.plain_bytes;
+  m_manifest.dump_plain_sha256 = outcome.plain_sha256;
   m_manifest.dump_seconds = outcome.seconds;
   throw_if_interrupted();
   if (!outcome.complete) {
@@ -245,6 +250,7 @@ Manifest DatabaseBackup::commit(const RunFacts& facts) {
       !ok) {
     throw RunError("cannot commit the backup: " + ok.error().message());
   }
+  remove_other_mode_dump(m_area, m_database, m_config.compression.method);
   util::test_point("commit.published");
   // Only now does the prune delete anything: a run killed while deleting
   // leaves a dump and a manifest that match, and a few files more in the

@@ -205,6 +205,14 @@ void load_config_file(const std::filesystem::path& file, Config& config) {
     config.lock_wait_timeout = std::chrono::seconds(*seconds);
   }
   reader.get_path("metrics_file", config.metrics_file);
+  if (std::string compression; reader.get("compression", compression)) {
+    parse_compression(compression, "config file " + name + ": 'compression'",
+                      config.compression);
+  }
+  if (const auto threads =
+          reader.number("compression_threads", k_compression_threads_range)) {
+    config.compression.threads = static_cast<int>(*threads);
+  }
   if (const json* postgres = reader.child("postgres")) {
     ObjectReader pg(*postgres, "postgres", name);
     pg.get("conninfo", config.conninfo);

@@ -58,6 +58,13 @@ DumpStream::DumpStream(DumpRequest request) : m_request(std::move(request)) {
     throw RunError("cannot create the dump file: " + file.error().message());
   }
   m_file.emplace(std::move(*file));
+  if (m_request.compression.compressed()) {
+    try {
+      m_zstd.emplace(m_request.compression.zstd());
+    } catch (const std::runtime_error& e) {
+      throw RunError(std::string("cannot set up zstd compression: ") + e.what());
+    }
+  }
 
   util::SpawnSpec spec;
   spec.argv = {m_request.pg_dump, "--snapshot=" + m_request.snapshot_id,
@@ -105,6 +112,10 @@ void DumpStream::pump() noexcept {
   const auto start = std::chrono::steady_clock::now();
   try {
     auto run = m_pump->run();
+    if (run && m_zstd && m_write_error.empty()) {
+      m_write_error = m_zstd->finish(
+          [this](const void* data, std::size_t size) { return put(data, size); });
+    }
     m_progress->finish();
     judge(run);
   } catch (const std::exception& e) {
@@ -125,8 +136,11 @@ void DumpStream::take(std::string_view chunk) noexcept {
     m_write_error = e.what();
   }
   keep_tail(m_tail, chunk.data(), chunk.size(), k_tail_size);
-  if (auto ok = m_file->write(chunk.data(), chunk.size()); !ok) {
-    m_write_error = ok.error().message();
+  if (m_write_error.empty()) {
+    const util::ByteSink sink = [this](const void* data, std::size_t size) {
+      return put(data, size);
+    };
+    m_write_error = m_zstd ? m_zstd->write(chunk, sink) : put(chunk.data(), chunk.size());
   }
   if (!m_write_error.empty()) {
     m_stop.store(true); // the pump asks stop_when right after this chunk
@@ -136,9 +150,21 @@ void DumpStream::take(std::string_view chunk) noexcept {
   m_progress->update(m_bytes.load());
 }
 
+std::string DumpStream::put(const void* data, std::size_t size) {
+  if (m_zstd) {
+    m_file_digest.update(data, size);
+  }
+  if (auto ok = m_file->write(data, size); !ok) {
+    return ok.error().message();
+  }
+  return {};
+}
+
 void DumpStream::judge(const util::SysResult<util::Captured>& run) {
-  m_outcome.bytes = m_bytes.load();
-  m_outcome.sha256 = m_digest.hex_final();
+  m_outcome.plain_bytes = m_bytes.load();
+  m_outcome.plain_sha256 = m_digest.hex_final();
+  m_outcome.bytes = m_zstd ? m_file->size() : m_outcome.plain_bytes;
+  m_outcome.sha256 = m_zstd ? m_file_digest.hex_final() : m_outcome.plain_sha256;
   m_outcome.header_ok = m_scanner.header_ok();
   m_outcome.attachment_rows = m_scanner.table_rows();
   const int sig =

@@ -33,6 +33,23 @@ nlohmann::json odoo_manifest(const Manifest& m) {
           {"modules", m.odoo_modules}};
 }
 
+// The zip's dump.sql is always the plain SQL Odoo loads: a compressed dump
+// is decompressed into the zip as it is written.
+void add_dump(util::ZipWriter& writer, const std::filesystem::path& dump,
+              DumpCompression::Method method) {
+  if (method == DumpCompression::Method::none) {
+    writer.add_file("dump.sql", dump.string());
+    return;
+  }
+  std::error_code ec;
+  const auto written = std::filesystem::last_write_time(dump, ec);
+  const auto mtime =
+      ec ? std::time(nullptr)
+         : std::chrono::system_clock::to_time_t(std::chrono::file_clock::to_sys(written));
+  writer.add_stream("dump.sql", mtime,
+                    [&](const auto& sink) { (void)read_dump_file(dump, method, sink); });
+}
+
 } // namespace
 
 ExportResult export_odoo_zip(const BackupArea& area, const std::string& database,
@@ -58,7 +75,8 @@ ExportResult export_odoo_zip(const BackupArea& area, const std::string& database
   });
   ExportResult result;
   try {
-    writer.add_file("dump.sql", (area.root() / manifest->dump_file).string());
+    add_dump(writer, area.root() / manifest->dump_file,
+             compression_method(manifest->dump_compression));
     writer.add_bytes("manifest.json", odoo_manifest(*manifest).dump(4));
     const auto mirror = area.mirror(database);
     std::vector<std::filesystem::path> files;

@@ -54,8 +54,11 @@ json Manifest::to_json() const {
        {{"server_version", server_version}, {"pg_dump_version", pg_dump_version}}},
       {"dump",
        {{"file", dump_file},
+        {"compression", dump_compression},
         {"bytes", dump_bytes},
         {"sha256", dump_sha256},
+        {"plain_bytes", dump_plain_bytes},
+        {"plain_sha256", dump_plain_sha256},
         {"seconds", dump_seconds}}},
       {"ir_attachment_rows",
        {{"dump", dump_attachment_rows ? json(*dump_attachment_rows) : json()},
@@ -108,6 +111,10 @@ Manifest Manifest::from_json(const json& j) {
   m.dump_file = dump.at("file").get<std::string>();
   m.dump_bytes = dump.at("bytes").get<std::uint64_t>();
   m.dump_sha256 = dump.at("sha256").get<std::string>();
+  // Manifests from before compression: a plain dump, the file is the SQL.
+  m.dump_compression = dump.value("compression", "none");
+  m.dump_plain_bytes = dump.value("plain_bytes", m.dump_bytes);
+  m.dump_plain_sha256 = dump.value("plain_sha256", m.dump_sha256);
   m.dump_seconds = dump.value("seconds", 0.0);
   if (const auto rows = j.find("ir_attachment_rows"); rows != j.end()) {
     if (rows->contains("dump") && !(*rows)["dump"].is_null()) {

@@ -164,7 +164,8 @@ RestoreResult restore_backup(const Config& config, const BackupArea& area,
                           request.disposable_area);
   });
   ScratchDatabase staged(config.conninfo, staged_name, manifest->database_owner);
-  load_sql_dump(config.tools.psql, config.conninfo, dump, staged.name());
+  load_sql_dump(config.tools.psql, config.conninfo, dump,
+                compression_method(manifest->dump_compression), staged.name());
   RestoreResult result;
   result.target = target;
   if (target != request.database) {

@@ -21,47 +21,45 @@
 namespace odbox::core {
 namespace {
 
-// SHA-256 and the last bytes of the dump, read once.
+// The dump file's SHA-256 and size, and, when the SQL is read (always for
+// a plain dump; for a compressed one only when asked, as it costs a
+// decompression), the SQL's SHA-256, size and last bytes.
 struct DumpScan {
   std::string sha256;
   std::uint64_t bytes = 0;
+  bool read_sql = false;
+  std::string plain_sha256;
+  std::uint64_t plain_bytes = 0;
   std::string tail;
-  PlainDumpScanner plain;  // the header and the ir_attachment rows
+  PlainDumpScanner plain; // the header and the ir_attachment rows
+  std::string error;      // the zstd data is corrupt or truncated
 };
 
-DumpScan scan_dump(const std::filesystem::path& dump) {
-  util::UniqueFd fd(::open(dump.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) {
-    throw RunError(util::sys_error("open", dump.string()).message());
-  }
-  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-  util::Digest digest(util::Digest::Kind::sha256);
-  util::Progress progress("verify " + dump.filename().string());
-  std::vector<char> buffer(1U << 20U);
+DumpScan scan_dump(const std::filesystem::path& dump, DumpCompression::Method method,
+                   bool read_sql) {
   DumpScan scan;
-  while (true) {
-    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        throw_if_interrupted();
-        continue;
-      }
-      throw RunError(util::sys_error("read", dump.string()).message());
-    }
-    if (n == 0) {
-      break;
-    }
-    const auto size = static_cast<std::size_t>(n);
-    digest.update(buffer.data(), size);
-    scan.bytes += size;
-    scan.plain.feed(std::string_view(buffer.data(), size));
-    scan.tail.append(buffer.data(), size);
+  scan.read_sql = read_sql || method == DumpCompression::Method::none;
+  util::Digest plain_digest(util::Digest::Kind::sha256);
+  const std::function<void(std::string_view)> on_sql = [&](std::string_view chunk) {
+    plain_digest.update(chunk);
+    scan.plain_bytes += chunk.size();
+    scan.plain.feed(chunk);
+    scan.tail.append(chunk);
     if (scan.tail.size() > 4096) {
       scan.tail.erase(0, scan.tail.size() - 4096);
     }
-    progress.update(scan.bytes);
+  };
+  try {
+    const auto file = read_dump_file(
+        dump, method, scan.read_sql ? on_sql : std::function<void(std::string_view)>());
+    scan.sha256 = file.file_sha256;
+    scan.bytes = file.file_bytes;
+  } catch (const Interrupted&) {
+    throw;
+  } catch (const RunError& e) {
+    scan.error = e.what();
   }
-  scan.sha256 = digest.hex_final();
+  scan.plain_sha256 = plain_digest.hex_final();
   return scan;
 }
 
@@ -87,7 +85,8 @@ void deep_check(const std::filesystem::path& mirror, VerifyReport& report) {
       continue;
     }
     try {
-      const std::string sha1 = util::file_digest(it->path().string(), util::Digest::Kind::sha1);
+      const std::string sha1 =
+          util::file_digest(it->path().string(), util::Digest::Kind::sha1);
       ++report.files_hashed;
       bytes += it->file_size(ec);
       if (sha1 != name) {
@@ -107,9 +106,11 @@ void restore_test(const std::filesystem::path& dump, const Manifest& manifest,
       "odbox_verify_" + std::to_string(::getpid()) + "_" +
       report.database.substr(0, std::min<std::size_t>(report.database.size(), 30));
   ScratchDatabase scratch(options.conninfo, scratch_name);
-  spdlog::info("{}: test restore into scratch database {}", report.database, scratch.name());
+  spdlog::info("{}: test restore into scratch database {}", report.database,
+               scratch.name());
   try {
-    load_sql_dump(options.psql, options.conninfo, dump, scratch.name());
+    load_sql_dump(options.psql, options.conninfo, dump,
+                  compression_method(manifest.dump_compression), scratch.name());
   } catch (const Interrupted&) {
     throw;
   } catch (const RunError& e) {
@@ -121,13 +122,12 @@ void restore_test(const std::filesystem::path& dump, const Manifest& manifest,
     report.problems.push_back("the restored database has no ir_attachment table");
     return;
   }
-  const auto rows = conn.query(
-      "SELECT count(DISTINCT store_fname) FROM ir_attachment "
-      "WHERE store_fname IS NOT NULL AND store_fname <> ''");
+  const auto rows = conn.query("SELECT count(DISTINCT store_fname) FROM ir_attachment "
+                               "WHERE store_fname IS NOT NULL AND store_fname <> ''");
   const auto files = std::stoull(rows.at(0).at(0).value_or("0"));
   if (files != manifest.referenced_files) {
-    report.problems.push_back("the restored database references " + std::to_string(files) +
-                              " files, the manifest " +
+    report.problems.push_back("the restored database references " +
+                              std::to_string(files) + " files, the manifest " +
                               std::to_string(manifest.referenced_files));
   }
   report.restore_tested = true;
@@ -154,17 +154,34 @@ namespace {
 // The dump against the manifest: size, SHA-256, pg_dump's first and last
 // lines, and its ir_attachment rows against those recorded.
 void check_dump(const std::filesystem::path& dump, const Manifest& manifest,
-                VerifyReport& report) {
-  const DumpScan scan = scan_dump(dump);
+                const VerifyOptions& options, VerifyReport& report) {
+  const auto method = compression_method(manifest.dump_compression);
+  const DumpScan scan = scan_dump(dump, method, options.deep || options.restore_test);
   report.dump_bytes = scan.bytes;
   auto& problems = report.problems;
+  if (!scan.error.empty()) {
+    problems.push_back("the dump cannot be read whole: " + scan.error);
+    return;
+  }
   if (scan.bytes != manifest.dump_bytes) {
     problems.push_back("the dump has " + std::to_string(scan.bytes) +
-                       " bytes, the manifest says " + std::to_string(manifest.dump_bytes));
+                       " bytes, the manifest says " +
+                       std::to_string(manifest.dump_bytes));
   }
   if (scan.sha256 != manifest.dump_sha256) {
-    problems.push_back("the dump's SHA-256 " + scan.sha256 + " differs from the manifest's " +
-                       manifest.dump_sha256);
+    problems.push_back("the dump's SHA-256 " + scan.sha256 +
+                       " differs from the manifest's " + manifest.dump_sha256);
+  }
+  if (!scan.read_sql) {
+    return; // the SQL inside is checked with --deep or --restore-test
+  }
+  if (method != DumpCompression::Method::none &&
+      (scan.plain_bytes != manifest.dump_plain_bytes ||
+       scan.plain_sha256 != manifest.dump_plain_sha256)) {
+    problems.push_back(
+        "the SQL in the dump has " + std::to_string(scan.plain_bytes) +
+        " bytes and SHA-256 " + scan.plain_sha256 + ", the manifest records " +
+        std::to_string(manifest.dump_plain_bytes) + " and " + manifest.dump_plain_sha256);
   }
   if (!scan.plain.header_ok()) {
     problems.emplace_back("the dump does not start with pg_dump's header");
@@ -173,19 +190,20 @@ void check_dump(const std::filesystem::path& dump, const Manifest& manifest,
     problems.emplace_back("the dump is truncated (no pg_dump completion line)");
   }
   if (!manifest.dump_attachment_rows || !manifest.snapshot_attachment_rows) {
-    problems.emplace_back("the manifest records no ir_attachment row counts (written by an "
-                          "older odbox-backup): run a backup to replace it");
+    problems.emplace_back(
+        "the manifest records no ir_attachment row counts (written by an "
+        "older odbox-backup): run a backup to replace it");
     return;
   }
   const auto rows = scan.plain.table_rows();
   if (rows != manifest.dump_attachment_rows ||
       manifest.dump_attachment_rows != manifest.snapshot_attachment_rows) {
-    problems.push_back("the dump's ir_attachment data holds " +
-                       (rows ? std::to_string(*rows) + " rows" : std::string("no rows")) +
-                       ", the manifest records " +
-                       std::to_string(*manifest.dump_attachment_rows) +
-                       " in the dump and " + std::to_string(*manifest.snapshot_attachment_rows) +
-                       " in the snapshot");
+    problems.push_back(
+        "the dump's ir_attachment data holds " +
+        (rows ? std::to_string(*rows) + " rows" : std::string("no rows")) +
+        ", the manifest records " + std::to_string(*manifest.dump_attachment_rows) +
+        " in the dump and " + std::to_string(*manifest.snapshot_attachment_rows) +
+        " in the snapshot");
   }
 }
 
@@ -201,8 +219,9 @@ void check_file_list(const std::filesystem::path& references, const Manifest& ma
   }
   const FileListSummary summary = summarize_file_list(references);
   if (manifest.references_sha256.empty()) {
-    report.problems.emplace_back("the manifest records no SHA-256 of the file list (written "
-                                 "by an older odbox-backup): run a backup to replace it");
+    report.problems.emplace_back(
+        "the manifest records no SHA-256 of the file list (written "
+        "by an older odbox-backup): run a backup to replace it");
     return;
   }
   if (summary.sha256 != manifest.references_sha256 ||
@@ -236,7 +255,7 @@ VerifyReport verify_backup(const BackupArea& area, const std::string& database,
   try {
     manifest = read_manifest(area.manifest(database));
   } catch (const RunError& e) {
-    report.problems.emplace_back(e.what());  // a problem found, not a failure to look
+    report.problems.emplace_back(e.what()); // a problem found, not a failure to look
     return report;
   }
   if (!manifest) {
@@ -248,12 +267,12 @@ VerifyReport verify_backup(const BackupArea& area, const std::string& database,
   std::error_code ec;
   const bool have_dump = std::filesystem::is_regular_file(dump, ec);
   if (have_dump) {
-    check_dump(dump, *manifest, report);
+    check_dump(dump, *manifest, options, report);
   } else {
     report.problems.push_back("the dump " + dump.string() + " is missing");
   }
-  check_file_list(area.root() / manifest->references_file, *manifest, area.mirror(database),
-                  report);
+  check_file_list(area.root() / manifest->references_file, *manifest,
+                  area.mirror(database), report);
   if (options.deep) {
     deep_check(area.mirror(database), report);
   }

@@ -54,7 +54,8 @@ void dos_time(std::time_t t, std::uint16_t& time, std::uint16_t& date) {
     tm.tm_year = 80;
     tm.tm_mday = 1;
   }
-  time = static_cast<std::uint16_t>((tm.tm_hour << 11) | (tm.tm_min << 5) | (tm.tm_sec / 2));
+  time =
+      static_cast<std::uint16_t>((tm.tm_hour << 11) | (tm.tm_min << 5) | (tm.tm_sec / 2));
   date = static_cast<std::uint16_t>(((tm.tm_year - 80) << 9) | ((tm.tm_mon + 1) << 5) |
                                     tm.tm_mday);
 }
@@ -92,7 +93,7 @@ void ZipWriter::begin_entry(Entry& entry) {
   r.u32(k_local_header)
       .u16(k_version_zip64)
       .u16(k_flag_descriptor | k_flag_utf8)
-      .u16(0)  // stored
+      .u16(0) // stored
       .u16(entry.dos_time)
       .u16(entry.dos_date)
       .u32(0)
@@ -101,7 +102,7 @@ void ZipWriter::begin_entry(Entry& entry) {
       .u16(entry.name.size())
       .u16(20)
       .bytes(entry.name)
-      .u16(0x0001)  // ZIP64 extra: original and compressed size (0 here)
+      .u16(0x0001) // ZIP64 extra: original and compressed size (0 here)
       .u16(16)
       .u64(0)
       .u64(0);
@@ -146,6 +147,20 @@ void ZipWriter::add_file(const std::string& name, const std::string& path) {
   end_entry(entry);
 }
 
+void ZipWriter::add_stream(const std::string& name, std::time_t mtime,
+                           const Producer& produce) {
+  Entry entry;
+  entry.name = name;
+  dos_time(mtime, entry.dos_time, entry.dos_date);
+  begin_entry(entry);
+  produce([&](std::string_view chunk) {
+    entry.crc = crc_update(entry.crc, chunk.data(), chunk.size());
+    entry.size += chunk.size();
+    put(chunk.data(), chunk.size());
+  });
+  end_entry(entry);
+}
+
 void ZipWriter::add_bytes(const std::string& name, std::string_view content) {
   Entry entry;
   entry.name = name;
@@ -162,7 +177,7 @@ void ZipWriter::finish() {
   for (const auto& e : m_entries) {
     Record r;
     r.u32(k_central_header)
-        .u16(0x0300 | k_version_zip64)  // made by: Unix
+        .u16(0x0300 | k_version_zip64) // made by: Unix
         .u16(k_version_zip64)
         .u16(k_flag_descriptor | k_flag_utf8)
         .u16(0)
@@ -176,7 +191,7 @@ void ZipWriter::finish() {
         .u16(0)
         .u16(0)
         .u16(0)
-        .u32(0100644U << 16U)  // external attributes: regular file, 0644
+        .u32(0100644U << 16U) // external attributes: regular file, 0644
         .u32(k_max32)
         .bytes(e.name)
         .u16(0x0001)

@@ -90,6 +90,8 @@ void write_config_files(const OdooScratch& odoo) {
   write(dir / "huge-timeout.json", R"({"lock_wait_timeout_seconds": 1e300})");
   write(dir / "zero-stop.json", R"({"cold": {"stop_timeout_seconds": 0}})");
   write(dir / "not-utf8.json", "{\"basedir\": \"/b\xff\"}");
+  write(dir / "bad-compression.json", R"({"compression": "gzip"})");
+  write(dir / "negative-threads.json", R"({"compression_threads": -1})");
 }
 
 void write_plain_file(const OdooScratch& odoo) {
@@ -208,7 +210,28 @@ const BadInput k_rows[] = {
      "service nope.service is not known to systemd", nullptr, Odoo::service},
     {"empty_odoo_service", cold({"--odoo-service", ""}),
      "--odoo-service: the value is empty", nullptr, Odoo::service},
+    {"unknown_compression", hot({"--compression", "gzip"}),
+     "--compression is 'gzip': give none, zstd or zstd:LEVEL with LEVEL from 1 to 19"},
+    {"compression_level_too_high", hot({"--compression", "zstd:20"}),
+     "--compression is 'zstd:20'"},
+    {"compression_level_zero", cold({"--compression", "zstd:0"}),
+     "--compression is 'zstd:0'", nullptr, Odoo::service},
+    {"compression_level_not_a_number", hot({"--compression", "zstd:fast"}),
+     "--compression is 'zstd:fast'"},
+    {"compression_threads_negative", hot({"--compression-threads", "-1"}),
+     "'-1' is not a whole number of threads from 0 (none) to 64"},
+    {"compression_threads_too_many", cold({"--compression-threads", "65"}),
+     "'65' is not a whole number of threads", nullptr, Odoo::service},
     // Config files
+    {"config_bad_compression",
+     {"--config", "{SCRATCH}/config/bad-compression.json", "hot"},
+     "'compression' is 'gzip'",
+     write_config_files},
+    {"config_negative_compression_threads",
+     {"--config", "{SCRATCH}/config/negative-threads.json", "hot"},
+     "'compression_threads' must be a whole number of threads from 0 (none) to 64, not "
+     "-1",
+     write_config_files},
     {"config_not_json",
      {"--config", "{SCRATCH}/config/broken.json", "hot"},
      "is not valid JSON",

@@ -52,7 +52,8 @@ DumpRequest fake_pg_dump(const odbox::test::ScratchDir& dir, const std::string& 
                      .database = "db",
                      .snapshot_id = "00000003-0000001B-1",
                      .lock_wait_timeout = std::chrono::seconds(600),
-                     .target = dir.path() / "db.dump.sql"};
+                     .target = dir.path() / "db.dump.sql",
+                     .compression = {}};
 }
 
 std::string sha256_hex(const std::string& data) {

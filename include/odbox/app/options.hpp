@@ -34,6 +34,8 @@ struct SettingFlags {
   bool wait_lock = false;
   std::optional<std::string> metrics_file;
   std::optional<long long> lock_wait_timeout;
+  std::optional<std::string> compression;
+  std::optional<long long> compression_threads;
   // cold; the marker directory and the session age are shared with other commands
   bool full_downtime = false;
   std::optional<long long> sessions_keep_days;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "odbox/core/compression.hpp"
 #include "odbox/util/fd.hpp"
 
 #include <filesystem>
@@ -14,9 +15,14 @@ class BackupArea {
 public:
   explicit BackupArea(std::filesystem::path basedir);
 
-  [[nodiscard]] const std::filesystem::path& basedir() const noexcept { return m_basedir; }
+  [[nodiscard]] const std::filesystem::path& basedir() const noexcept {
+    return m_basedir;
+  }
   [[nodiscard]] std::filesystem::path root() const { return m_basedir / "odoo"; }
-  [[nodiscard]] std::filesystem::path dump(const std::string& db) const;
+  // <db>.dump.sql, or <db>.dump.sql.zst when compressed.
+  [[nodiscard]] std::filesystem::path
+  dump(const std::string& db,
+       DumpCompression::Method method = DumpCompression::Method::none) const;
   [[nodiscard]] std::filesystem::path manifest(const std::string& db) const;
   // The files the dump references (store_fname, file_size, checksum; TSV).
   [[nodiscard]] std::filesystem::path references(const std::string& db) const;
@@ -50,6 +56,14 @@ public:
 private:
   std::filesystem::path m_basedir;
 };
+
+// After a backup of `db` in mode `kept` is committed: removes its dump in
+// the other mode, left by an earlier run, so that the area holds one dump
+// per database. Never before the commit: a failed run keeps the previous
+// dump, whichever mode it was in. A failure to remove is only logged (the
+// manifest names the dump that counts). Returns whether a file was removed.
+bool remove_other_mode_dump(const BackupArea& area, const std::string& db,
+                            DumpCompression::Method kept);
 
 // Creates `dir` with mode 0700 if missing, else narrows a wider mode to 0700
 // (with a warning). Throws RunError.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "odbox/core/compression.hpp"
 #include "odbox/core/offsite/settings.hpp"
 
 #include <chrono>
@@ -33,6 +34,8 @@ inline constexpr SettingRange k_lock_wait_timeout_range{0, 86400, "seconds", "no
 inline constexpr SettingRange k_stop_timeout_range{1, 3600, "seconds", ""};
 inline constexpr SettingRange k_start_timeout_range{1, 3600, "seconds", ""};
 inline constexpr SettingRange k_sessions_keep_days_range{0, 3650, "days", "purge all"};
+inline constexpr SettingRange k_compression_threads_range{0, k_compression_max_threads,
+                                                         "threads", "none"};
 
 // Paths (or names looked up on PATH) of the external programs.
 struct ToolPaths {
@@ -75,6 +78,7 @@ struct Config {
   std::chrono::seconds lock_wait_timeout{600};  // pg_dump --lock-wait-timeout and ours
   std::optional<std::filesystem::path> metrics_file;
   bool wait_lock = false;
+  DumpCompression compression;  // hot and cold
   ColdSettings cold;
   std::optional<OffsiteSettings> offsite;  // off-site generations through restic
 

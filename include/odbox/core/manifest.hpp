@@ -26,8 +26,11 @@ struct Manifest {
   std::string server_version;
   std::string pg_dump_version;
   std::string dump_file;
-  std::uint64_t dump_bytes = 0;
+  std::string dump_compression = "none"; // "none" | "zstd" (DumpCompression::name)
+  std::uint64_t dump_bytes = 0;          // of the file on disk
   std::string dump_sha256;
+  std::uint64_t dump_plain_bytes = 0;    // of the SQL in it
+  std::string dump_plain_sha256;
   double dump_seconds = 0;
   // Rows of the dump's ir_attachment COPY block, counted as it streamed, and
   // the table's rows in the snapshot: a complete dump has both, equal.

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "odbox/core/compression.hpp"
+
 #include <filesystem>
 #include <string>
 
@@ -27,10 +29,12 @@ private:
   bool m_kept = false;
 };
 
-// Loads a plain SQL dump into `database` with `psql -v ON_ERROR_STOP=1`, so
-// that no error goes unseen. Throws UsageError when psql is missing,
+// Loads a dump into `database` with `psql -v ON_ERROR_STOP=1`, so that no
+// error goes unseen; a compressed one is decompressed into psql's stdin as
+// it loads (never to a temporary file), checking its zstd checksums. Throws UsageError when psql is missing,
 // RunError("the dump does not load: ...") with psql's last error line.
 void load_sql_dump(const std::string& psql, const std::string& conninfo,
-                   const std::filesystem::path& dump, const std::string& database);
+                   const std::filesystem::path& dump, DumpCompression::Method method,
+                   const std::string& database);
 
 } // namespace odbox::core

@@ -27,6 +27,11 @@ public:
   // Adds the regular file at `path` as `name`. Throws std::runtime_error
   // naming the file on read or write errors.
   void add_file(const std::string& name, const std::string& path);
+  // Adds as `name` the bytes `produce` hands to the function it is given,
+  // in order (a stream of unknown length, e.g. a file decompressed on the
+  // fly), dated `mtime`. Exceptions of `produce` pass through.
+  using Producer = std::function<void(const std::function<void(std::string_view)>&)>;
+  void add_stream(const std::string& name, std::time_t mtime, const Producer& produce);
   // Adds `content` as `name`.
   void add_bytes(const std::string& name, std::string_view content);
   // Writes the central directory; no entry can be added afterwards.
