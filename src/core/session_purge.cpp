@@ -1,10 +1,12 @@
 #include "odbox/core/session_purge.hpp"
 
 #include "odbox/core/errors.hpp"
+#include "odbox/core/session_purge_parts.hpp"
 #include "odbox/util/dir_walk.hpp"
 #include "odbox/util/fd.hpp"
 #include "odbox/util/sys_error.hpp"
 #include "odbox/util/test_point.hpp"
+#include "odbox/util/text.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -30,204 +32,14 @@
 namespace odbox::core {
 namespace {
 
+using namespace purge_parts;
+using util::printable;
+
 constexpr int k_max_depth = k_sessions_max_depth;
-constexpr std::uint64_t k_max_warnings = 20;         // then only counted
-constexpr std::size_t k_max_threads = 64;
-constexpr std::size_t k_discard_threads = 16;        // "auto" on a file system with online discard
-constexpr std::size_t k_cpu_threads = 2;             // "auto" elsewhere, at most one per core
-constexpr std::size_t k_min_files_per_thread = 32;   // fewer are not worth a thread
-constexpr std::size_t k_batch_files = 4096;          // looked up, then unlinked, at a time
-constexpr std::size_t k_share_files = 1024;          // the same, by one thread beside the shards
-
-// Names may hold newlines or escape sequences: keep them off the log's layout.
-std::string printable(std::string_view name) {
-  std::string out;
-  out.reserve(name.size());
-  for (const char c : name) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f || c == '\\') {
-      static constexpr char k_hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += k_hex[byte >> 4];
-      out += k_hex[byte & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// Is the file system on `dev` mounted with online discard? Then every unlink
-// of a file with data waits for the device (ext4: blkdev_issue_discard in
-// ext4_free_blocks), and unlinking from several threads overlaps the waits.
-// `discard` is a super block option, the same on every mount of the device.
-// On a virtio disk, 200k session files: find -delete 53.6 s; 4 threads 34.0 s,
-// 8 threads 29.0 s, 16 threads 28.4 s, every thread waiting in submit_bio_wait
-// (the device's own limit is near; more threads only add memory).
-bool mounted_with_discard(dev_t dev) {
-  std::ifstream mountinfo("/proc/self/mountinfo");
-  const std::string wanted = std::to_string(major(dev)) + ":" + std::to_string(minor(dev));
-  std::string line;
-  while (std::getline(mountinfo, line)) {
-    // "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw,discard,..."
-    std::istringstream fields(line);
-    std::string mount_id;
-    std::string parent_id;
-    std::string dev_field;
-    fields >> mount_id >> parent_id >> dev_field;
-    const std::size_t separator = line.find(" - ");
-    if (dev_field != wanted || separator == std::string::npos) {
-      continue;
-    }
-    std::istringstream tail(line.substr(separator + 3));
-    std::string fs_type;
-    std::string source;
-    std::string super_options;
-    tail >> fs_type >> source >> super_options;
-    std::istringstream options(super_options);
-    std::string option;
-    while (std::getline(options, option, ',')) {
-      if (option == "discard") {
-        return true;
-      }
-    }
-    return false;
-  }
-  return false;
-}
-
-// Without online discard an unlink is kernel CPU time (the directory entry,
-// the inode, the journal). On 2 cores, ext4 with a journal, 200k session
-// files (half of them in one directory, whose lock the threads share),
-// median of 3: find -delete 10.5 s; 1 thread 11.2 s, 2 threads 7.2 s; in a
-// single run 4 threads took 9.2 s and 8 threads 11.1 s.
-std::size_t thread_count(std::size_t requested, dev_t dev) {
-  if (requested != 0) {
-    return std::min(requested, k_max_threads);
-  }
-  const std::size_t cores = std::max(1U, std::thread::hardware_concurrency());
-  const std::size_t threads =
-      mounted_with_discard(dev) ? k_discard_threads : std::min(k_cpu_threads, cores);
-  spdlog::debug("session purge: {} unlinking thread(s)", threads);
-  return threads;
-}
-
-// One directory entry of a chunk; the name lives in the chunk's buffer.
-struct Entry {
-  std::uint64_t ino = 0;
-  std::size_t name_offset = 0;
-  util::FileType type = util::FileType::unknown;
-  bool remove = false;     // set by the look-up pass: a regular file to unlink
-  std::uint64_t size = 0;  // its st_size
-};
-
-// Up to chunk_entries entries of one directory, names NUL-terminated in one buffer.
-struct Chunk {
-  std::vector<Entry> entries;
-  std::string names;
-
-  void clear() {
-    entries.clear();
-    names.clear();
-  }
-  void add(std::uint64_t ino, util::FileType type, std::string_view name) {
-    entries.push_back(Entry{ino, names.size(), type});
-    names.append(name);
-    names.push_back('\0');
-  }
-  [[nodiscard]] const char* name(const Entry& entry) const { return names.data() + entry.name_offset; }
-};
-
-// Appends entries of the directory `reader` reads until `chunk` holds `max`
-// or the directory ends. One reader serves every directory in turn: a
-// directory is read to its end before the walk descends.
-util::SysResult<void> fill(util::DirReader& reader, Chunk& chunk, std::size_t max) {
-  util::DirEntry entry;
-  while (chunk.entries.size() < max) {
-    auto more = reader.next(entry);
-    if (!more) {
-      if (more.error().err == EINTR) {
-        throw_if_interrupted();
-        continue;
-      }
-      return std::unexpected(more.error());
-    }
-    if (!*more) {
-      return {};
-    }
-    chunk.add(entry.ino, entry.type, entry.name);
-  }
-  return {};
-}
-
-// A directory on the walk's stack: its descriptor, its path below the
-// sessions directory (for messages), and the subdirectories still to visit.
-struct Frame {
-  util::UniqueFd fd;
-  std::string rel;
-  int depth = 0;
-  Chunk subdirs;
-  std::size_t next_subdir = 0;
-};
-
-// What one worker did with its share of a chunk; merged into the result.
-struct Tally {
-  PurgeResult counts; // a worker of share() adds what it did in subtrees
-  Chunk found_dirs;   // entries that turned out to be directories (DT_UNKNOWN)
-};
-
-// How many errors and skipped directories have been logged, over every
-// thread of a purge: past k_max_warnings they are only counted.
-struct WarningCounts {
-  std::atomic<std::uint64_t> errors{0};
-  std::atomic<std::uint64_t> skipped_dirs{0};
-};
-
-// Runs body(w) for every w < workers: workers - 1 new threads take w >= 1 and
-// this thread w = 0. Returns when all are done and rethrows the first
-// failure. If threads cannot be started, this thread runs the bodies they
-// would have run.
-template <typename Body>
-void fan_out(std::size_t workers, const Body& body) {
-  std::vector<std::exception_ptr> failures(workers);
-  const auto work = [&](std::size_t w) noexcept {
-    try {
-      body(w);
-    } catch (...) {
-      failures[w] = std::current_exception();
-    }
-  };
-  {
-    std::vector<std::jthread> pool;
-    pool.reserve(workers - 1);
-    std::size_t next = 1;
-    try {
-      for (; next < workers; ++next) {
-        pool.emplace_back(work, next);
-      }
-    } catch (const std::system_error& e) {
-      spdlog::debug("session purge: no more threads ({}), going on with {}", e.what(), next);
-    }
-    for (std::size_t w = next; w < workers; ++w) {
-      work(w);
-    }
-    work(0);
-  } // joins
-  for (const std::exception_ptr& failure : failures) {
-    if (failure) {
-      std::rethrow_exception(failure);
-    }
-  }
-}
-
-void add(PurgeResult& to, const PurgeResult& from) {
-  to.files_removed += from.files_removed;
-  to.bytes_removed += from.bytes_removed;
-  to.files_kept += from.files_kept;
-  to.skipped += from.skipped;
-  to.errors += from.errors;
-  to.dirs_visited += from.dirs_visited;
-}
+constexpr std::uint64_t k_max_warnings = 20;       // then only counted
+constexpr std::size_t k_min_files_per_thread = 32; // fewer are not worth a thread
+constexpr std::size_t k_batch_files = 4096;        // looked up, then unlinked, at a time
+constexpr std::size_t k_share_files = 1024; // the same, by one thread beside the shards
 
 class Purger {
 public:
@@ -279,12 +91,7 @@ private:
   // turning to the other kind when its own runs out; one thread looks a batch
   // of files up, then unlinks it, and one thread walks a subtree. Threads
   // then seldom unlink in the same directory, whose lock an unlink takes
-  // exclusive. On 2 cores, ext4 with a journal, 100k session files:
-  // - in 256 shards, median of 4 runs: find -delete 3.66 s; both threads in
-  //   each shard in turn 2.46 s, a shard each 2.00 s (4 threads: 2.28 s);
-  // - half of them flat, median of 5: find 3.62 s; both threads on the flat
-  //   files, then a shard each, 2.16 s; flat files beside the shards 2.07 s
-  //   (200k files, bench/run: 0.69 of find's time, then 0.63).
+  // exclusive (README, "Benchmarks", has the figures).
   void share(Frame& root) {
     const std::size_t files = m_files.size();
     const std::size_t subtrees = root.subdirs.entries.size() - m_next_subtree;
@@ -409,7 +216,8 @@ private:
           ++m_result.skipped; // symlink, FIFO, socket, device
         }
       }
-      if (frame.depth == 0 && m_threads > 1 && frame.subdirs.entries.size() > m_next_subtree) {
+      if (frame.depth == 0 && m_threads > 1 &&
+          frame.subdirs.entries.size() > m_next_subtree) {
         share(frame);
       } else {
         remove_files(frame);
@@ -426,8 +234,8 @@ private:
   // are unlinked. Looking up a name that is not cached takes its directory's
   // lock shared and an unlink takes it exclusive. Mixed (each thread looking
   // up and unlinking file by file), 2 threads on ext4 with a journal spun on
-  // that lock and took longer in each of six series of runs (medians 1-24 %
-  // higher, 100k and 200k files). A batch bounds what the look-ups
+  // that lock and took longer in every series measured. A batch bounds what
+  // the look-ups
   // bring into the kernel's caches (about 1 KiB an inode). On a file system
   // mounted with `discard` every unlink waits for the device, and the waits
   // overlap.
@@ -471,7 +279,8 @@ private:
                           std::vector<Tally>& tallies, const Step& step) {
     const std::size_t n = end - begin;
     fan_out(workers, [&](std::size_t w) {
-      for (std::size_t i = begin + n * w / workers; i < begin + n * (w + 1) / workers; ++i) {
+      for (std::size_t i = begin + n * w / workers; i < begin + n * (w + 1) / workers;
+           ++i) {
         step(i, tallies[w]);
       }
     });
@@ -551,7 +360,8 @@ private:
 
   std::optional<Frame> open_subdir(const Frame& parent, const char* name) {
     if (parent.depth + 1 > k_max_depth) {
-      skip_dir(path_of(parent, name), "deeper than " + std::to_string(k_max_depth) + " levels");
+      skip_dir(path_of(parent, name),
+               "deeper than " + std::to_string(k_max_depth) + " levels");
       return std::nullopt;
     }
     auto fd = util::open_directory(parent.fd.get(), name);
@@ -571,7 +381,8 @@ private:
       return std::nullopt;
     }
     if (id->dev != m_root_id.dev || id->mount_root) {
-      skip_dir(path_of(parent, name), "a mount point (not crossing into another file system)");
+      skip_dir(path_of(parent, name),
+               "a mount point (not crossing into another file system)");
       return std::nullopt;
     }
     std::string rel = parent.rel.empty() ? std::string(name) : parent.rel + '/' + name;
@@ -585,7 +396,8 @@ private:
   std::size_t m_threads;
   WarningCounts& m_warnings;
   PurgeResult m_result;
-  std::size_t m_next_subtree = 0; // the sessions directory's subdirectories before it are done
+  std::size_t m_next_subtree =
+      0;                    // the sessions directory's subdirectories before it are done
   util::DirReader m_reader; // getdents64 in batches of 256 KiB, one buffer for the walk
   Chunk m_chunk;
   std::vector<Entry> m_files; // the chunk's candidates for removal, in inode order
@@ -605,7 +417,8 @@ std::string without_trailing_slashes(std::string path) {
   return path;
 }
 
-std::optional<timespec> cutoff_for(const std::optional<std::chrono::seconds>& keep_newer) {
+std::optional<timespec>
+cutoff_for(const std::optional<std::chrono::seconds>& keep_newer) {
   if (!keep_newer) {
     return std::nullopt;
   }
@@ -632,9 +445,9 @@ PurgeResult purge_sessions(const PurgeOptions& options) {
                      "<data_dir>/sessions");
   }
   const std::optional<timespec> cutoff = cutoff_for(options.keep_newer);
-  const std::string symlink_refusal =
-      "the sessions directory " + dir +
-      " is a symbolic link: refusing to follow it; point --sessions-dir at the real directory";
+  const std::string symlink_refusal = "the sessions directory " + dir +
+                                      " is a symbolic link: refusing to follow it; point "
+                                      "--sessions-dir at the real directory";
 
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) {
@@ -648,8 +461,9 @@ PurgeResult purge_sessions(const PurgeOptions& options) {
     throw UsageError(symlink_refusal);
   }
   if (!S_ISDIR(st.st_mode)) {
-    throw UsageError("the sessions directory " + dir +
-                     " is not a directory: point --sessions-dir at Odoo's <data_dir>/sessions");
+    throw UsageError(
+        "the sessions directory " + dir +
+        " is not a directory: point --sessions-dir at Odoo's <data_dir>/sessions");
   }
 
   auto fd = util::open_directory(AT_FDCWD, dir.c_str());
@@ -668,13 +482,15 @@ PurgeResult purge_sessions(const PurgeOptions& options) {
     throw RunError(id.error().message());
   }
   struct stat fs_root {};
-  if (::stat("/", &fs_root) == 0 && fs_root.st_dev == id->dev && fs_root.st_ino == id->ino) {
-    throw UsageError("refusing to purge sessions in " + dir +
-                     ", which is '/': point --sessions-dir at Odoo's <data_dir>/sessions");
+  if (::stat("/", &fs_root) == 0 && fs_root.st_dev == id->dev &&
+      fs_root.st_ino == id->ino) {
+    throw UsageError(
+        "refusing to purge sessions in " + dir +
+        ", which is '/': point --sessions-dir at Odoo's <data_dir>/sessions");
   }
   WarningCounts warnings;
-  return Purger(dir, *id, cutoff, options.chunk_entries, thread_count(options.threads, id->dev),
-                warnings)
+  return Purger(dir, *id, cutoff, options.chunk_entries,
+                thread_count(options.threads, id->dev), warnings)
       .run(std::move(*fd));
 }
 
