@@ -5,7 +5,6 @@
 #include "odbox/core/preflight.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <spdlog/spdlog.h>
 
 namespace odbox::app {

@@ -49,7 +49,8 @@ int push(const Config& config, const CommonOptions& common, const OffsiteFlags& 
       {"tool_version", k_version},
   };
   if (auto ok = append_run_record(area.runs_log(), record); !ok) {
-    spdlog::error("cannot record the push in {}: {}", area.runs_log().string(), ok.error());
+    spdlog::error("cannot record the push in {}: {}", area.runs_log().string(),
+                  ok.error());
     return code == 0 ? static_cast<int>(ExitCode::failed) : code;
   }
   if (common.json) {
@@ -134,9 +135,8 @@ void add_offsite_options(CLI::App& cmd, CommandLine& line) {
 
 void add_restore_offsite_options(CLI::App& restore, RestoreFlags& flags) {
   restore
-      .add_option(
-          "--from-offsite", flags.from_offsite,
-          "An off-site generation: latest, or an ID from offsite snapshots")
+      .add_option("--from-offsite", flags.from_offsite,
+                  "An off-site generation: latest, or an ID from offsite snapshots")
       ->expected(0, 1)
       ->default_str("latest")
       ->type_name("[latest|ID]");

@@ -114,8 +114,9 @@ int run_status(const Config& config, const CommonOptions& common,
   }
   int code = check_ages(entries, *max_age, *flags.max_age);
   if (config.offsite) {
-    code = std::max(code, check_offsite_age(offsite, static_cast<double>(max_age->count()),
-                                            *flags.max_age));
+    code =
+        std::max(code, check_offsite_age(offsite, static_cast<double>(max_age->count()),
+                                         *flags.max_age));
   }
   return code;
 }

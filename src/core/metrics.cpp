@@ -90,7 +90,9 @@ void add_session_gauges(MetricsText& metrics, const nlohmann::json& sessions) {
     };
   };
   const auto flag = [](bool set) {
-    return [set](const nlohmann::json&) { return std::optional<std::string>(set ? "1" : "0"); };
+    return [set](const nlohmann::json&) {
+      return std::optional<std::string>(set ? "1" : "0");
+    };
   };
   metrics.gauge("odbox_backup_sessions_removed_files",
                 "Session files the last cold run deleted.", value("files_removed"));
@@ -104,10 +106,11 @@ void add_session_gauges(MetricsText& metrics, const nlohmann::json& sessions) {
   metrics.gauge("odbox_backup_sessions_downtime_seconds",
                 "Part of the last cold run's downtime spent on the session files.",
                 value("while_stopped_seconds"));
-  metrics.gauge("odbox_backup_sessions_purged_in_place",
-                "1 when the last cold run deleted the session files with Odoo stopped, as "
-                "the sessions directory could not be moved aside.",
-                flag(sessions.value("method", "") == "in_place"));
+  metrics.gauge(
+      "odbox_backup_sessions_purged_in_place",
+      "1 when the last cold run deleted the session files with Odoo stopped, as "
+      "the sessions directory could not be moved aside.",
+      flag(sessions.value("method", "") == "in_place"));
   metrics.gauge("odbox_backup_sessions_purge_complete",
                 "0 when the last cold run's session purge was interrupted or failed (the "
                 "next run goes on with it).",

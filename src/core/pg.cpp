@@ -39,7 +39,7 @@ PgConnection::PgConnection(const std::string& conninfo, const std::string& dbnam
   std::vector<const char*> keys;
   std::vector<const char*> values;
   if (!conninfo.empty()) {
-    keys.push_back("dbname");  // expanded: a whole connection string
+    keys.push_back("dbname"); // expanded: a whole connection string
     values.push_back(conninfo.c_str());
   }
   keys.push_back("dbname");
@@ -65,8 +65,9 @@ PgConnection::PgConnection(const std::string& conninfo, const std::string& dbnam
     m_conn = nullptr;
     if (message.find("does not exist") != std::string::npos &&
         message.find("database") != std::string::npos) {
-      throw UsageError("database '" + dbname + "' does not exist on the PostgreSQL server (" +
-                       message + "): check --db");
+      throw UsageError("database '" + dbname +
+                       "' does not exist on the PostgreSQL server (" + message +
+                       "): check --db");
     }
     if (message.find("authentication failed") != std::string::npos ||
         message.find("no pg_hba.conf entry") != std::string::npos ||
@@ -74,13 +75,16 @@ PgConnection::PgConnection(const std::string& conninfo, const std::string& dbnam
       throw UsageError("PostgreSQL refused the login for database '" + dbname + "': " +
                        message + " (check PGUSER/postgres.conninfo and pg_hba.conf)");
     }
-    throw RunError("cannot connect to PostgreSQL for database '" + dbname + "': " + message +
-                   " (check that the server runs and PGHOST/PGPORT or postgres.conninfo)");
+    throw RunError(
+        "cannot connect to PostgreSQL for database '" + dbname + "': " + message +
+        " (check that the server runs and PGHOST/PGPORT or postgres.conninfo)");
   }
   // Server notices ("database ... does not exist, skipping") are debug output.
   PQsetNoticeProcessor(
       m_conn,
-      [](void* /*arg*/, const char* message) { spdlog::debug("PostgreSQL: {}", first_line(message)); },
+      [](void* /*arg*/, const char* message) {
+        spdlog::debug("PostgreSQL: {}", first_line(message));
+      },
       nullptr);
 }
 
@@ -94,14 +98,17 @@ void PgConnection::exec(const std::string& sql) {
   ResultGuard r(PQexec(m_conn, sql.c_str()));
   const auto status = PQresultStatus(r.result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    throw RunError("PostgreSQL (" + m_dbname + "): " + first_line(PQerrorMessage(m_conn)));
+    throw RunError("PostgreSQL (" + m_dbname +
+                   "): " + first_line(PQerrorMessage(m_conn)));
   }
 }
 
-std::vector<std::vector<std::optional<std::string>>> PgConnection::query(const std::string& sql) {
+std::vector<std::vector<std::optional<std::string>>>
+PgConnection::query(const std::string& sql) {
   ResultGuard r(PQexec(m_conn, sql.c_str()));
   if (PQresultStatus(r.result) != PGRES_TUPLES_OK) {
-    throw RunError("PostgreSQL (" + m_dbname + "): " + first_line(PQerrorMessage(m_conn)));
+    throw RunError("PostgreSQL (" + m_dbname +
+                   "): " + first_line(PQerrorMessage(m_conn)));
   }
   std::vector<std::vector<std::optional<std::string>>> rows;
   const int nrows = PQntuples(r.result);
@@ -113,8 +120,9 @@ std::vector<std::vector<std::optional<std::string>>> PgConnection::query(const s
       if (PQgetisnull(r.result, i, j) != 0) {
         row.emplace_back(std::nullopt);
       } else {
-        row.emplace_back(std::string(PQgetvalue(r.result, i, j),
-                                     static_cast<std::size_t>(PQgetlength(r.result, i, j))));
+        row.emplace_back(
+            std::string(PQgetvalue(r.result, i, j),
+                        static_cast<std::size_t>(PQgetlength(r.result, i, j))));
       }
     }
   }
@@ -126,7 +134,8 @@ void PgConnection::copy_out(const std::string& sql,
   {
     ResultGuard r(PQexec(m_conn, sql.c_str()));
     if (PQresultStatus(r.result) != PGRES_COPY_OUT) {
-      throw RunError("PostgreSQL (" + m_dbname + "): " + first_line(PQerrorMessage(m_conn)));
+      throw RunError("PostgreSQL (" + m_dbname +
+                     "): " + first_line(PQerrorMessage(m_conn)));
     }
   }
   while (true) {
@@ -143,10 +152,10 @@ void PgConnection::copy_out(const std::string& sql,
       continue;
     }
     if (n == -2) {
-      throw RunError("PostgreSQL (" + m_dbname + "): COPY failed: " +
-                     first_line(PQerrorMessage(m_conn)));
+      throw RunError("PostgreSQL (" + m_dbname +
+                     "): COPY failed: " + first_line(PQerrorMessage(m_conn)));
     }
-    break;  // -1: done; the final status follows
+    break; // -1: done; the final status follows
   }
   bool failed = false;
   std::string message;
@@ -162,7 +171,9 @@ void PgConnection::copy_out(const std::string& sql,
   }
 }
 
-int PgConnection::server_version() const { return PQserverVersion(m_conn); }
+int PgConnection::server_version() const {
+  return PQserverVersion(m_conn);
+}
 
 std::string PgConnection::server_version_text() const {
   const int v = server_version();
@@ -173,7 +184,9 @@ std::string PgConnection::server_version_text() const {
          std::to_string(v % 100);
 }
 
-int PgConnection::backend_pid() const { return PQbackendPID(m_conn); }
+int PgConnection::backend_pid() const {
+  return PQbackendPID(m_conn);
+}
 
 std::vector<std::string> conninfo_environment(const std::string& conninfo) {
   if (conninfo.empty()) {
@@ -204,7 +217,8 @@ std::vector<std::string> conninfo_environment(const std::string& conninfo) {
   if (options == nullptr) {
     std::string message = first_line(error);
     PQfreemem(error);
-    throw UsageError("postgres.conninfo is not a valid libpq connection string: " + message);
+    throw UsageError("postgres.conninfo is not a valid libpq connection string: " +
+                     message);
   }
   std::vector<std::string> env;
   for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
@@ -213,14 +227,15 @@ std::vector<std::string> conninfo_environment(const std::string& conninfo) {
     }
     const std::string keyword = o->keyword;
     if (keyword == "dbname") {
-      continue;  // the database is always given separately
+      continue; // the database is always given separately
     }
     if (const auto it = k_env.find(keyword); it != k_env.end()) {
       env.push_back(it->second + "=" + o->val);
     } else {
       PQconninfoFree(options);
-      throw UsageError("postgres.conninfo: '" + keyword +
-                       "' cannot be passed on to pg_dump; set it in the libpq environment");
+      throw UsageError(
+          "postgres.conninfo: '" + keyword +
+          "' cannot be passed on to pg_dump; set it in the libpq environment");
     }
   }
   PQconninfoFree(options);

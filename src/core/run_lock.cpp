@@ -52,8 +52,8 @@ RunLock::RunLock(const std::filesystem::path& file, const std::string& command, 
     }
   }
   const std::string text = "pid " + std::to_string(::getpid()) + ", " + command +
-                           ", started " + util::rfc3339(std::chrono::system_clock::now()) +
-                           "\n";
+                           ", started " +
+                           util::rfc3339(std::chrono::system_clock::now()) + "\n";
   if (::ftruncate(m_fd.get(), 0) != 0 ||
       ::pwrite(m_fd.get(), text.data(), text.size(), 0) < 0) {
     spdlog::warn("cannot record the lock holder in {}: {}", file.string(),

@@ -110,7 +110,8 @@ void Systemctl::start(const std::string& unit, std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;
   auto run = run_systemctl(m_program, {"start", unit}, timeout, false);
   if (run.timed_out) {
-    throw RunError(unit + " did not start within " + std::to_string(timeout.count()) + " s");
+    throw RunError(unit + " did not start within " + std::to_string(timeout.count()) +
+                   " s");
   }
   if (!run.status.success()) {
     throw RunError("systemctl start " + unit + " " + run.status.describe() + ": " +
@@ -122,8 +123,8 @@ void Systemctl::start(const std::string& unit, std::chrono::seconds timeout) {
       return;
     }
     if (state == "failed" || state == "inactive" || Clock::now() >= deadline) {
-      throw RunError(unit + " is " + state + " after systemctl start (see journalctl -u " +
-                     unit + ")");
+      throw RunError(unit + " is " + state +
+                     " after systemctl start (see journalctl -u " + unit + ")");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -135,8 +136,9 @@ OdooStoppedGuard::OdooStoppedGuard(ServiceControl& services, std::string unit,
     : m_services(services), m_unit(std::move(unit)),
       m_marker(marker_path(marker_dir, m_unit)), m_start_timeout(start_timeout) {}
 
-std::filesystem::path OdooStoppedGuard::marker_path(const std::filesystem::path& marker_dir,
-                                                    const std::string& unit) {
+std::filesystem::path
+OdooStoppedGuard::marker_path(const std::filesystem::path& marker_dir,
+                              const std::string& unit) {
   return marker_dir / (unit + ".stopped");
 }
 
@@ -152,15 +154,16 @@ OdooStoppedGuard::~OdooStoppedGuard() {
 
 void OdooStoppedGuard::stop(std::chrono::seconds timeout) {
   ensure_private_dir(m_marker.parent_path());
-  const nlohmann::json marker = {{"unit", m_unit},
-                                 {"pid", ::getpid()},
-                                 {"stopped_at", util::rfc3339(std::chrono::system_clock::now())}};
+  const nlohmann::json marker = {
+      {"unit", m_unit},
+      {"pid", ::getpid()},
+      {"stopped_at", util::rfc3339(std::chrono::system_clock::now())}};
   if (auto ok = util::write_file_atomic(m_marker, marker.dump() + "\n"); !ok) {
     throw RunError("cannot write the marker " + m_marker.string() +
                    " (Odoo not stopped): " + ok.error().message());
   }
   m_stop_requested = true;
-  m_stopped = true;  // from here on, whatever happens, Odoo is started again
+  m_stopped = true; // from here on, whatever happens, Odoo is started again
   m_stop_time = Clock::now();
   spdlog::info("stopping {}", m_unit);
   m_services.stop(m_unit, timeout);
@@ -177,8 +180,9 @@ void OdooStoppedGuard::restart() {
   } catch (const std::exception& e) {
     m_start_time = Clock::now();
     throw Error(ExitCode::restart_failed,
-                "ODOO IS DOWN: " + m_unit + " could not be started again after the backup: " +
-                    e.what() + " — start it by hand now: systemctl start " + m_unit);
+                "ODOO IS DOWN: " + m_unit +
+                    " could not be started again after the backup: " + e.what() +
+                    " — start it by hand now: systemctl start " + m_unit);
   }
   m_start_time = Clock::now();
   std::error_code ec;
@@ -195,7 +199,8 @@ double OdooStoppedGuard::downtime_seconds() const {
   return std::chrono::duration<double>(end - m_stop_time).count();
 }
 
-int recover_stopped_units(ServiceControl& services, const std::filesystem::path& marker_dir,
+int recover_stopped_units(ServiceControl& services,
+                          const std::filesystem::path& marker_dir,
                           std::chrono::seconds start_timeout) {
   std::error_code ec;
   if (!std::filesystem::is_directory(marker_dir, ec)) {
@@ -217,14 +222,16 @@ int recover_stopped_units(ServiceControl& services, const std::filesystem::path&
       unit = marker.value("unit", unit);
       pid = marker.value("pid", 0);
     } catch (const std::exception&) {
-      spdlog::warn("marker {} is unreadable; starting {} anyway", entry.path().string(), unit);
+      spdlog::warn("marker {} is unreadable; starting {} anyway", entry.path().string(),
+                   unit);
     }
     if (is_alive_run(pid)) {
-      spdlog::info("the run (pid {}) that stopped {} is still alive: leaving it to it", pid,
-                   unit);
+      spdlog::info("the run (pid {}) that stopped {} is still alive: leaving it to it",
+                   pid, unit);
       continue;
     }
-    spdlog::warn("a cold backup stopped {} and did not start it again: starting it", unit);
+    spdlog::warn("a cold backup stopped {} and did not start it again: starting it",
+                 unit);
     try {
       services.start(unit, start_timeout);
       std::filesystem::remove(entry.path(), ec);
@@ -234,8 +241,8 @@ int recover_stopped_units(ServiceControl& services, const std::filesystem::path&
     }
   }
   if (!failures.empty()) {
-    throw Error(ExitCode::restart_failed, "ODOO IS DOWN: cold-recover could not start it: " +
-                                              failures);
+    throw Error(ExitCode::restart_failed,
+                "ODOO IS DOWN: cold-recover could not start it: " + failures);
   }
   return started;
 }

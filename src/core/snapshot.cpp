@@ -65,7 +65,8 @@ SnapshotTransaction::SnapshotTransaction(const std::string& conninfo,
     // The transaction sits idle while pg_dump works from its snapshot (and,
     // in a cold run, while Odoo starts again): a server-wide idle timeout
     // must not end it.
-    m_conn.exec("SET LOCAL lock_timeout = '" + std::to_string(lock_timeout.count() * 1000) +
+    m_conn.exec("SET LOCAL lock_timeout = '" +
+                std::to_string(lock_timeout.count() * 1000) +
                 "ms'; SET LOCAL idle_in_transaction_session_timeout = 0");
     m_conn.exec("LOCK TABLE public.ir_attachment IN ROW EXCLUSIVE MODE");
     if (!lock_others.empty()) {
@@ -76,13 +77,14 @@ SnapshotTransaction::SnapshotTransaction(const std::string& conninfo,
     m_snapshot = rows.at(0).at(0).value_or("");
     if (list_tables(m_conn) == tables) {
       m_locked = tables.size();
-      spdlog::debug("{}: snapshot {} with {} tables locked", dbname, m_snapshot, m_locked);
+      spdlog::debug("{}: snapshot {} with {} tables locked", dbname, m_snapshot,
+                    m_locked);
       return;
     }
     m_conn.exec("ROLLBACK");
     m_open = false;
-    spdlog::info("{}: tables changed while locking them, retrying ({}/{})", dbname, attempt,
-                 k_attempts);
+    spdlog::info("{}: tables changed while locking them, retrying ({}/{})", dbname,
+                 attempt, k_attempts);
   }
   throw RunError("database '" + dbname + "': tables keep being created or dropped; " +
                  "cannot lock a stable set (try again when no migration runs)");
@@ -92,7 +94,7 @@ SnapshotTransaction::~SnapshotTransaction() {
   if (m_open) {
     try {
       m_conn.exec("ROLLBACK");
-    } catch (...) {  // the connection closes anyway
+    } catch (...) { // the connection closes anyway
     }
   }
 }

@@ -17,7 +17,8 @@ std::optional<double> age_of(const nlohmann::json& record) {
   if (!finished) {
     return std::nullopt;
   }
-  return std::chrono::duration<double>(std::chrono::system_clock::now() - *finished).count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now() - *finished)
+      .count();
 }
 
 std::string cell(const std::optional<nlohmann::json>& record, const char* key) {
@@ -56,7 +57,8 @@ std::vector<StatusEntry> read_status(const BackupArea& area,
         continue;
       }
       nlohmann::json record = db;
-      for (const char* key : {"started_at", "finished_at", "exit_code", "downtime_seconds"}) {
+      for (const char* key :
+           {"started_at", "finished_at", "exit_code", "downtime_seconds"}) {
         if (run.contains(key)) {
           record[key] = run[key];
         }
@@ -80,7 +82,8 @@ std::vector<StatusEntry> read_status(const BackupArea& area,
   }
   // Databases asked for but never backed up show up too.
   for (const auto& db : databases) {
-    if (std::ranges::none_of(out, [&](const StatusEntry& e) { return e.database == db; })) {
+    if (std::ranges::none_of(out,
+                             [&](const StatusEntry& e) { return e.database == db; })) {
       out.push_back({db, "-", std::nullopt, std::nullopt, std::nullopt});
     }
   }
@@ -96,8 +99,9 @@ std::string format_status(const std::vector<StatusEntry>& entries) {
   out += line;
   for (const auto& e : entries) {
     const std::string age =
-        e.age_seconds ? util::format_duration(std::chrono::duration<double>(*e.age_seconds))
-                      : "never";
+        e.age_seconds
+            ? util::format_duration(std::chrono::duration<double>(*e.age_seconds))
+            : "never";
     std::string dump = "-";
     std::string downtime = "-";
     if (e.last_success) {
@@ -108,7 +112,8 @@ std::string format_status(const std::vector<StatusEntry>& entries) {
       }
     }
     std::snprintf(line, sizeof line, "%-20s %-5s %-25s %-13s %-25s %-14s %10s %8s %9s\n",
-                  e.database.c_str(), e.kind.c_str(), cell(e.last_run, "finished_at").c_str(),
+                  e.database.c_str(), e.kind.c_str(),
+                  cell(e.last_run, "finished_at").c_str(),
                   cell(e.last_run, "status").c_str(),
                   cell(e.last_success, "finished_at").c_str(), age.c_str(), dump.c_str(),
                   cell(e.last_success, "missing_files").c_str(), downtime.c_str());

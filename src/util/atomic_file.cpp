@@ -9,7 +9,7 @@
 namespace odbox::util {
 namespace {
 
-constexpr std::uint64_t k_writeback_chunk = 8U << 20U;  // 8 MiB
+constexpr std::uint64_t k_writeback_chunk = 8U << 20U; // 8 MiB
 std::atomic<unsigned> g_counter{0};
 
 } // namespace
@@ -20,11 +20,11 @@ std::string AtomicFile::temp_prefix(const std::filesystem::path& target) {
 
 SysResult<AtomicFile> AtomicFile::create(const std::filesystem::path& target,
                                          Options options) {
-  const auto temp = target.parent_path() /
-                    (temp_prefix(target) + std::to_string(::getpid()) + "." +
-                     std::to_string(g_counter.fetch_add(1)));
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                     0600));
+  const auto temp =
+      target.parent_path() / (temp_prefix(target) + std::to_string(::getpid()) + "." +
+                              std::to_string(g_counter.fetch_add(1)));
+  UniqueFd fd(
+      ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd) {
     return std::unexpected(sys_error("open", temp.string()));
   }
@@ -37,8 +37,8 @@ SysResult<AtomicFile> AtomicFile::create(const std::filesystem::path& target,
   return AtomicFile(std::move(fd), temp, target, options);
 }
 
-AtomicFile::AtomicFile(UniqueFd fd, std::filesystem::path temp, std::filesystem::path target,
-                       Options options)
+AtomicFile::AtomicFile(UniqueFd fd, std::filesystem::path temp,
+                       std::filesystem::path target, Options options)
     : m_fd(std::move(fd)), m_temp(std::move(temp)), m_target(std::move(target)),
       m_options(options) {}
 
@@ -63,7 +63,9 @@ AtomicFile& AtomicFile::operator=(AtomicFile&& other) noexcept {
   return *this;
 }
 
-AtomicFile::~AtomicFile() { discard(); }
+AtomicFile::~AtomicFile() {
+  discard();
+}
 
 void AtomicFile::discard() noexcept {
   if (!m_committed && !m_temp.empty()) {
@@ -118,7 +120,8 @@ SysResult<void> AtomicFile::sync() {
 
 SysResult<void> AtomicFile::publish() {
   if (::rename(m_temp.c_str(), m_target.c_str()) != 0) {
-    return std::unexpected(sys_error("rename", m_temp.string() + " -> " + m_target.string()));
+    return std::unexpected(
+        sys_error("rename", m_temp.string() + " -> " + m_target.string()));
   }
   m_committed = true;
   m_fd.reset();
@@ -146,8 +149,8 @@ SysResult<void> commit_together(std::initializer_list<AtomicFile*> files) {
   return {};
 }
 
-SysResult<void> write_file_atomic(const std::filesystem::path& target, std::string_view data,
-                                  unsigned mode) {
+SysResult<void> write_file_atomic(const std::filesystem::path& target,
+                                  std::string_view data, unsigned mode) {
   auto file = AtomicFile::create(target, {.drop_cache = false, .mode = mode});
   if (!file) {
     return std::unexpected(file.error());

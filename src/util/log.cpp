@@ -42,7 +42,9 @@ public:
 
 } // namespace
 
-bool stderr_is_terminal() noexcept { return ::isatty(STDERR_FILENO) == 1; }
+bool stderr_is_terminal() noexcept {
+  return ::isatty(STDERR_FILENO) == 1;
+}
 
 void setup_logging(const std::string& level) {
   const auto parsed = spdlog::level::from_str(level);

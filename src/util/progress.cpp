@@ -11,7 +11,9 @@ Progress::Progress(std::string label)
     : m_label(std::move(label)), m_enabled(stderr_is_terminal()),
       m_start(std::chrono::steady_clock::now()), m_last(m_start) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::update(std::uint64_t bytes, const std::string& extra) {
   if (!m_enabled) {
@@ -25,8 +27,8 @@ void Progress::update(std::uint64_t bytes, const std::string& extra) {
   const double elapsed = std::chrono::duration<double>(now - m_start).count();
   const auto rate =
       elapsed > 0 ? static_cast<std::uint64_t>(static_cast<double>(bytes) / elapsed) : 0;
-  std::fprintf(stderr, "\r\033[K%s  %s  %s/s %s", m_label.c_str(), format_bytes(bytes).c_str(),
-               format_bytes(rate).c_str(), extra.c_str());
+  std::fprintf(stderr, "\r\033[K%s  %s  %s/s %s", m_label.c_str(),
+               format_bytes(bytes).c_str(), format_bytes(rate).c_str(), extra.c_str());
   std::fflush(stderr);
   m_drawn = true;
 }

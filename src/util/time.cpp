@@ -9,9 +9,9 @@
 namespace odbox::util {
 
 std::string rfc3339(SystemTime time) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      time.time_since_epoch())
-                      .count();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch())
+          .count();
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm tm{};
   ::gmtime_r(&secs, &tm);
@@ -30,7 +30,8 @@ std::optional<SystemTime> parse_rfc3339(const std::string& text) {
                   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
     return std::nullopt;
   }
-  std::string_view rest = std::string_view(text).substr(static_cast<std::size_t>(consumed));
+  std::string_view rest =
+      std::string_view(text).substr(static_cast<std::size_t>(consumed));
   if (!rest.empty() && rest.front() == '.') {
     int digits = 0;
     rest.remove_prefix(1);
@@ -95,7 +96,8 @@ std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
       return std::nullopt;
     }
     std::size_t len = 0;
-    while (len < rest.size() && std::isalpha(static_cast<unsigned char>(rest[len])) != 0) {
+    while (len < rest.size() &&
+           std::isalpha(static_cast<unsigned char>(rest[len])) != 0) {
       ++len;
     }
     const std::string_view unit = rest.substr(0, len);
@@ -152,7 +154,8 @@ std::string format_bytes(std::uint64_t bytes) {
   }
   std::array<char, 32> buf{};
   if (unit == 0) {
-    std::snprintf(buf.data(), buf.size(), "%llu B", static_cast<unsigned long long>(bytes));
+    std::snprintf(buf.data(), buf.size(), "%llu B",
+                  static_cast<unsigned long long>(bytes));
   } else {
     std::snprintf(buf.data(), buf.size(), "%.1f %s", value, k_units[unit]);
   }

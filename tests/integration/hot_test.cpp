@@ -6,8 +6,8 @@
 #include <csignal>
 #include <fcntl.h>
 #include <fstream>
-#include <sstream>
 #include <gtest/gtest.h>
+#include <sstream>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <thread>
@@ -109,7 +109,8 @@ TEST(Hot, AreaIsPrivate) {
   EXPECT_NE(out.err.find("set to 0700"), std::string::npos) << out.err;
   EXPECT_EQ(mode_of(odoo.basedir()), 0700U);
   EXPECT_EQ(mode_of(odoo.area()), 0700U);
-  for (const auto& name : {odoo.dump(), odoo.manifest_path(), odoo.area() / "runs.jsonl"}) {
+  for (const auto& name :
+       {odoo.dump(), odoo.manifest_path(), odoo.area() / "runs.jsonl"}) {
     EXPECT_EQ(mode_of(name), 0600U) << name;
   }
   for (const auto& e : fs::recursive_directory_iterator(odoo.mirror())) {
@@ -125,7 +126,8 @@ TEST(Hot, LogLinesCarrySyslogPriorities) {
   std::string line;
   int count = 0;
   while (std::getline(lines, line)) {
-    ASSERT_TRUE(line.starts_with("<6>") || line.starts_with("<4>") || line.starts_with("<7>"))
+    ASSERT_TRUE(line.starts_with("<6>") || line.starts_with("<4>") ||
+                line.starts_with("<7>"))
         << line;
     ++count;
   }
@@ -187,11 +189,12 @@ TEST(Hot, MissingLiveStorePrunesNothingAndReportsEveryFileLost) {
   const auto m = odoo.manifest();
   EXPECT_EQ(m["filestore"]["pruned"], 0);
   EXPECT_TRUE(m["filestore"].contains("not_pruned_because")) << m.dump(2);
-  EXPECT_EQ(m["filestore"]["lost_from_live_count"], odoo.referenced_files(odoo.db()).size());
+  EXPECT_EQ(m["filestore"]["lost_from_live_count"],
+            odoo.referenced_files(odoo.db()).size());
   EXPECT_NE(out.err.find("not pruned this run"), std::string::npos) << out.err;
-  EXPECT_NE(read_file(metrics).find("odbox_backup_lost_from_live_files{kind=\"hot\",database=\"" +
-                                    odoo.db() + "\"} " +
-                                    std::to_string(odoo.referenced_files(odoo.db()).size())),
+  EXPECT_NE(read_file(metrics).find(
+                "odbox_backup_lost_from_live_files{kind=\"hot\",database=\"" + odoo.db() +
+                "\"} " + std::to_string(odoo.referenced_files(odoo.db()).size())),
             std::string::npos)
       << read_file(metrics);
 }
@@ -245,8 +248,9 @@ TEST(Hot, UnderLoadTheDumpIsTheSnapshotAndTheGcIsHeldOff) {
   odoo.start_load({"--gc-every", "1", "--interval-ms", "5"});
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const auto digests_file = odoo.scratch() / "snapshot-digests";
-  const auto out = odoo.backup({"--pg-dump", wrapper("pg_dump-snapshot-digests").string(), "hot"},
-                               {"ODBOX_DIGESTS_OUT=" + digests_file.string()});
+  const auto out =
+      odoo.backup({"--pg-dump", wrapper("pg_dump-snapshot-digests").string(), "hot"},
+                  {"ODBOX_DIGESTS_OUT=" + digests_file.string()});
   // Odoo goes on after the backup: its partner updates (every 5th step)
   // move the live database away from the snapshot.
   const auto events_so_far = odoo.events();
@@ -279,8 +283,9 @@ TEST(Hot, SeveralDatabasesInOneRun) {
   OdooScratch second(OdooScratch::Options{.attachments = 40, .bulk_rows = 2000}, "_b");
   // The second database's file store lives in the same data dir.
   fs::rename(second.live_store(), first.live_store().parent_path() / second.db());
-  const auto out = first.raw({"--basedir", first.basedir().string(), "--db", first.db(), "--db",
-                              second.db(), "--data-dir", first.data_dir().string(), "hot"});
+  const auto out =
+      first.raw({"--basedir", first.basedir().string(), "--db", first.db(), "--db",
+                 second.db(), "--data-dir", first.data_dir().string(), "hot"});
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(first.restore_digests(first.dump()), first.digests(first.db()));
   const auto second_dump = first.area() / (second.db() + ".dump.sql");
@@ -319,7 +324,8 @@ protected:
   }
   void expect_previous_backup_intact() {
     EXPECT_TRUE(read_file(odoo.dump()) == previous_dump) << "the previous dump changed";
-    EXPECT_TRUE(read_file(odoo.manifest_path()) == previous_manifest) << "the manifest changed";
+    EXPECT_TRUE(read_file(odoo.manifest_path()) == previous_manifest)
+        << "the manifest changed";
     EXPECT_TRUE(temporaries(odoo.area()).empty());
     EXPECT_EQ(odoo.runs().back()["exit_code"], 1);
     EXPECT_EQ(odoo.runs().back()["databases"][0]["status"], "failed");
@@ -330,8 +336,9 @@ protected:
 };
 
 TEST_F(HotFailure, PgDumpKilledMidStream) {
-  const auto out = odoo.backup({"--pg-dump", wrapper("pg_dump-truncating").string(), "hot"},
-                               {"ODBOX_TRUNCATE_BYTES=50000"});
+  const auto out =
+      odoo.backup({"--pg-dump", wrapper("pg_dump-truncating").string(), "hot"},
+                  {"ODBOX_TRUNCATE_BYTES=50000"});
   EXPECT_EQ(out.exit_code, 1) << out.err;
   EXPECT_NE(out.err.find("pg_dump exited with status"), std::string::npos) << out.err;
   EXPECT_NE(out.err.find("previous dump is kept"), std::string::npos) << out.err;
@@ -343,8 +350,9 @@ TEST_F(HotFailure, PgDumpKilledMidStream) {
 }
 
 TEST_F(HotFailure, TruncatedDumpThatClaimsSuccess) {
-  const auto out = odoo.backup({"--pg-dump", wrapper("pg_dump-truncating").string(), "hot"},
-                               {"ODBOX_TRUNCATE_BYTES=50000", "ODBOX_TRUNCATE_EXIT=0"});
+  const auto out =
+      odoo.backup({"--pg-dump", wrapper("pg_dump-truncating").string(), "hot"},
+                  {"ODBOX_TRUNCATE_BYTES=50000", "ODBOX_TRUNCATE_EXIT=0"});
   EXPECT_EQ(out.exit_code, 1) << out.err;
   EXPECT_NE(out.err.find("lacks its completion line"), std::string::npos) << out.err;
   expect_previous_backup_intact();
@@ -374,15 +382,15 @@ TEST_F(HotFailure, PostgresUnreachable) {
   EXPECT_EQ(out.exit_code, 1) << out.err;
   EXPECT_NE(out.err.find("cannot connect to PostgreSQL"), std::string::npos) << out.err;
   EXPECT_TRUE(read_file(odoo.dump()) == previous_dump) << "the previous dump changed";
-  EXPECT_EQ(odoo.runs().size(), 1U);  // preflight: not a run
+  EXPECT_EQ(odoo.runs().size(), 1U); // preflight: not a run
 }
 
 TEST_F(HotFailure, SigtermDuringTheDump) {
   // A slow pg_dump keeps the run in its dump phase; SIGTERM then ends it.
   const auto started = odoo.scratch() / "started";
-  auto child = odoo.spawn_backup({"--pg-dump", wrapper("pg_dump-slow").string(), "hot"},
-                                 {"ODBOX_STARTED_FILE=" + started.string(),
-                                  "ODBOX_SLOW_SECONDS=20"});
+  auto child = odoo.spawn_backup(
+      {"--pg-dump", wrapper("pg_dump-slow").string(), "hot"},
+      {"ODBOX_STARTED_FILE=" + started.string(), "ODBOX_SLOW_SECONDS=20"});
   ASSERT_TRUE(wait_until([&] { return fs::exists(started); }, std::chrono::minutes(2)));
   ::kill(child.pid(), SIGTERM);
   const auto status = child.wait();
@@ -421,7 +429,8 @@ TEST(Hot, KilledWhilePruningLeavesADumpAndAManifestThatMatch) {
       std::distance(fs::directory_iterator(gone), fs::directory_iterator{}));
   ASSERT_EQ(left, k_gone - 1);
 
-  EXPECT_TRUE(read_file(odoo.manifest_path()) != first_manifest) << "the new manifest is missing";
+  EXPECT_TRUE(read_file(odoo.manifest_path()) != first_manifest)
+      << "the new manifest is missing";
   const auto verify = odoo.backup({"verify"});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 
@@ -451,7 +460,8 @@ TEST(Hot, SecondRunExitsThreeWhileTheFirstHoldsTheLock) {
   const auto second = odoo.backup({"hot"});
   EXPECT_EQ(second.exit_code, 3) << second.err;
   EXPECT_NE(second.err.find("another odbox-backup run holds"), std::string::npos);
-  EXPECT_NE(second.err.find("pid " + std::to_string(first.pid()) + ", hot"), std::string::npos)
+  EXPECT_NE(second.err.find("pid " + std::to_string(first.pid()) + ", hot"),
+            std::string::npos)
       << second.err;
   // --wait-lock queues behind it instead: it blocks in flock(2), where
   // /proc/locks shows it as a waiter, until the first run ends.

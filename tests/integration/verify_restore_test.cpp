@@ -41,8 +41,9 @@ TEST_F(Verify, SoundBackupPassesEveryCheck) {
   EXPECT_EQ(out.exit_code, 0) << out.err;
   EXPECT_NE(out.err.find("test restore passed"), std::string::npos) << out.err;
   // The scratch database is gone.
-  EXPECT_EQ(odoo.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'odbox_verify_%'"),
-            "0\n");
+  EXPECT_EQ(
+      odoo.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'odbox_verify_%'"),
+      "0\n");
 }
 
 TEST_F(Verify, TruncatedDump) {
@@ -73,7 +74,7 @@ TEST_F(Verify, CorruptedMirrorFileNeedsDeep) {
   const auto victim = odoo.mirror() / files.back();
   ASSERT_GT(fs::file_size(victim), 0U);
   flip_byte(victim, 0);
-  EXPECT_EQ(verify().exit_code, 0);  // same size: only the content check sees it
+  EXPECT_EQ(verify().exit_code, 0); // same size: only the content check sees it
   const auto out = verify({"--deep"});
   EXPECT_EQ(out.exit_code, 4) << out.err;
   EXPECT_NE(out.err.find("corrupted file"), std::string::npos) << out.err;
@@ -94,8 +95,9 @@ TEST_F(Verify, DumpThatDoesNotLoad) {
   const auto out = verify({"--restore-test"});
   EXPECT_EQ(out.exit_code, 4) << out.err;
   EXPECT_NE(out.err.find("the dump does not load"), std::string::npos) << out.err;
-  EXPECT_EQ(odoo.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'odbox_verify_%'"),
-            "0\n");
+  EXPECT_EQ(
+      odoo.sql("SELECT count(*) FROM pg_database WHERE datname LIKE 'odbox_verify_%'"),
+      "0\n");
 }
 
 // The manifest rewritten to match whatever the dump file now holds, as a
@@ -124,8 +126,10 @@ TEST_F(Verify, OnlyTheClosingLineIsNoDump) {
   rewrite_manifest_for_dump(odoo);
   const auto out = verify();
   EXPECT_EQ(out.exit_code, 4) << out.err;
-  EXPECT_NE(out.err.find("does not start with pg_dump's header"), std::string::npos) << out.err;
-  EXPECT_NE(out.err.find("ir_attachment data holds no rows"), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find("does not start with pg_dump's header"), std::string::npos)
+      << out.err;
+  EXPECT_NE(out.err.find("ir_attachment data holds no rows"), std::string::npos)
+      << out.err;
 }
 
 TEST_F(Verify, DumpWithoutItsAttachmentRows) {
@@ -140,7 +144,8 @@ TEST_F(Verify, DumpWithoutItsAttachmentRows) {
   rewrite_manifest_for_dump(odoo);
   const auto out = verify();
   EXPECT_EQ(out.exit_code, 4) << out.err;
-  EXPECT_NE(out.err.find("ir_attachment data holds no rows"), std::string::npos) << out.err;
+  EXPECT_NE(out.err.find("ir_attachment data holds no rows"), std::string::npos)
+      << out.err;
 }
 
 TEST_F(Verify, FileListWithALineAndItsFileGone) {
@@ -169,7 +174,8 @@ TEST_F(Verify, EmptiedFileList) {
 
 TEST_F(Verify, EditedReferencedCount) {
   auto manifest = odoo.manifest();
-  manifest["filestore"]["referenced"] = manifest["filestore"]["referenced"].get<int>() - 1;
+  manifest["filestore"]["referenced"] =
+      manifest["filestore"]["referenced"].get<int>() - 1;
   std::ofstream(odoo.manifest_path(), std::ios::trunc) << manifest.dump(2);
   const auto out = verify();
   EXPECT_EQ(out.exit_code, 4) << out.err;
@@ -257,8 +263,9 @@ TEST(Restore, FailureLeavesNoTargetDatabaseNorFileStore) {
   const auto out = odoo.backup({"restore", "--target-db", copy});
   EXPECT_EQ(out.exit_code, 1) << out.err;
   EXPECT_NE(out.err.find("does not load"), std::string::npos) << out.err;
-  EXPECT_EQ(odoo.sql("SELECT count(*) FROM pg_database WHERE datname LIKE '" + copy + "%'"),
-            "0\n");
+  EXPECT_EQ(
+      odoo.sql("SELECT count(*) FROM pg_database WHERE datname LIKE '" + copy + "%'"),
+      "0\n");
   for (const auto& e : fs::directory_iterator(odoo.data_dir() / "filestore")) {
     EXPECT_EQ(e.path().filename().string().find(copy), std::string::npos) << e.path();
   }
@@ -268,7 +275,8 @@ TEST(Status, ReportsRunsAndMaxAge) {
   OdooScratch odoo;
   ASSERT_EQ(odoo.backup({"hot"}).exit_code, 0);
   odoo.write_unreferenced_file();
-  ASSERT_EQ(odoo.backup({"--rsync", wrapper("rsync-failing").string(), "hot"}).exit_code, 1);
+  ASSERT_EQ(odoo.backup({"--rsync", wrapper("rsync-failing").string(), "hot"}).exit_code,
+            1);
   const auto text = odoo.raw({"--basedir", odoo.basedir().string(), "status"});
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find(odoo.db()), std::string::npos) << text.out;
@@ -283,11 +291,13 @@ TEST(Status, ReportsRunsAndMaxAge) {
                 .exit_code,
             0);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-  const auto old = odoo.raw({"--basedir", odoo.basedir().string(), "status", "--max-age", "1s"});
+  const auto old =
+      odoo.raw({"--basedir", odoo.basedir().string(), "status", "--max-age", "1s"});
   EXPECT_EQ(old.exit_code, 4) << old.err;
-  EXPECT_EQ(odoo.raw({"--basedir", odoo.basedir().string(), "status", "--max-age", "soon"})
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      odoo.raw({"--basedir", odoo.basedir().string(), "status", "--max-age", "soon"})
+          .exit_code,
+      2);
 }
 
 TEST(Metrics, WrittenAtomicallyForTheTextfileCollector) {
@@ -296,10 +306,12 @@ TEST(Metrics, WrittenAtomicallyForTheTextfileCollector) {
   ASSERT_EQ(odoo.backup({"hot", "--metrics-file", metrics.string()}).exit_code, 0);
   const auto text = read_file(metrics);
   const std::string label = "{kind=\"hot\",database=\"" + odoo.db() + "\"}";
-  for (const char* name : {"odbox_backup_last_success_timestamp_seconds", "odbox_backup_exit_code",
-                           "odbox_backup_dump_bytes", "odbox_backup_missing_files",
-                           "odbox_backup_duration_seconds"}) {
-    EXPECT_NE(text.find(std::string(name) + label), std::string::npos) << name << "\n" << text;
+  for (const char* name :
+       {"odbox_backup_last_success_timestamp_seconds", "odbox_backup_exit_code",
+        "odbox_backup_dump_bytes", "odbox_backup_missing_files",
+        "odbox_backup_duration_seconds"}) {
+    EXPECT_NE(text.find(std::string(name) + label), std::string::npos) << name << "\n"
+                                                                       << text;
   }
   EXPECT_NE(text.find("odbox_backup_exit_code" + label + " 0"), std::string::npos);
   struct stat st {};
@@ -307,11 +319,12 @@ TEST(Metrics, WrittenAtomicallyForTheTextfileCollector) {
   EXPECT_EQ(st.st_mode & 0777U, 0644U);
   // A failed run is visible too.
   odoo.write_unreferenced_file();
-  ASSERT_EQ(odoo.backup({"--rsync", wrapper("rsync-failing").string(), "hot", "--metrics-file",
-                         metrics.string()})
+  ASSERT_EQ(odoo.backup({"--rsync", wrapper("rsync-failing").string(), "hot",
+                         "--metrics-file", metrics.string()})
                 .exit_code,
             1);
-  EXPECT_NE(read_file(metrics).find("odbox_backup_exit_code" + label + " 1"), std::string::npos);
+  EXPECT_NE(read_file(metrics).find("odbox_backup_exit_code" + label + " 1"),
+            std::string::npos);
 }
 
 TEST(Export, ZipForOdoosDatabaseManager) {
@@ -327,7 +340,8 @@ TEST(Export, ZipForOdoosDatabaseManager) {
   for (const auto& f : odoo.referenced_files(odoo.db())) {
     EXPECT_NE(listing.out.find("filestore/" + f + "\n"), std::string::npos) << f;
   }
-  const auto manifest = nlohmann::json::parse(run({"unzip", "-p", zip.string(), "manifest.json"}).out);
+  const auto manifest =
+      nlohmann::json::parse(run({"unzip", "-p", zip.string(), "manifest.json"}).out);
   EXPECT_EQ(manifest["odoo_dump"], "1");
   EXPECT_EQ(manifest["db_name"], odoo.db());
   EXPECT_EQ(manifest["pg_version"], "15.0");

@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-using odbox::util::AtomicFile;
-using odbox::test::ScratchDir;
 using odbox::test::read_text;
+using odbox::test::ScratchDir;
 using odbox::test::write_text;
+using odbox::util::AtomicFile;
 using odbox::util::commit_together;
 
 namespace {
@@ -68,7 +68,8 @@ TEST(AtomicFile, TempPrefixIdentifiesLeftovers) {
   const auto target = dir.path() / "odoo.dump.sql";
   auto file = AtomicFile::create(target);
   ASSERT_TRUE(file);
-  EXPECT_TRUE(file->temp_path().filename().string().starts_with(AtomicFile::temp_prefix(target)));
+  EXPECT_TRUE(
+      file->temp_path().filename().string().starts_with(AtomicFile::temp_prefix(target)));
 }
 
 TEST(AtomicFile, CreateFailsInMissingDirectory) {

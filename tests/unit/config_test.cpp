@@ -51,10 +51,12 @@ TEST(Config, RelativePathsAreRefusedWithTheFix) {
   ScratchDir dir;
   Config c = valid_config(dir);
   c.basedir = "backup";
-  EXPECT_NE(usage_message(c).find("--basedir must be an absolute path"), std::string::npos);
+  EXPECT_NE(usage_message(c).find("--basedir must be an absolute path"),
+            std::string::npos);
   c = valid_config(dir);
   c.data_dir = "var/lib/odoo";
-  EXPECT_NE(usage_message(c).find("--data-dir must be an absolute path"), std::string::npos);
+  EXPECT_NE(usage_message(c).find("--data-dir must be an absolute path"),
+            std::string::npos);
 }
 
 TEST(Config, OverlappingAreaAndDataDirAreRefused) {
@@ -125,7 +127,8 @@ TEST(Config, FileErrorsNameTheKey) {
     odbox::core::load_config_file(file, c);
     FAIL() << "no error";
   } catch (const UsageError& e) {
-    EXPECT_NE(std::string(e.what()).find("'basedir' must be a string"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("'basedir' must be a string"),
+              std::string::npos);
   }
   write_text(file, R"({"basdir": "/x"})");
   EXPECT_THROW(odbox::core::load_config_file(file, c), UsageError);

@@ -54,7 +54,8 @@ TEST(OdooStoppedGuard, MarkerLivesExactlyWhileOdooIsStopped) {
   FakeServices services;
   const auto marker = OdooStoppedGuard::marker_path(dir.path() / "run", "odoo.service");
   {
-    OdooStoppedGuard guard(services, "odoo.service", dir.path() / "run", std::chrono::seconds(5));
+    OdooStoppedGuard guard(services, "odoo.service", dir.path() / "run",
+                           std::chrono::seconds(5));
     guard.stop(std::chrono::seconds(5));
     EXPECT_FALSE(services.active);
     EXPECT_TRUE(std::filesystem::exists(marker));
@@ -62,7 +63,8 @@ TEST(OdooStoppedGuard, MarkerLivesExactlyWhileOdooIsStopped) {
     EXPECT_TRUE(services.active);
     EXPECT_FALSE(std::filesystem::exists(marker));
   }
-  EXPECT_EQ(services.calls, (std::vector<std::string>{"stop odoo.service", "start odoo.service"}));
+  EXPECT_EQ(services.calls,
+            (std::vector<std::string>{"stop odoo.service", "start odoo.service"}));
 }
 
 // The downtime is the time from the stop request until Odoo is active again:
@@ -113,7 +115,8 @@ TEST(OdooStoppedGuard, FailedRestartIsExitFiveAndKeepsTheMarker) {
     EXPECT_EQ(e.code(), ExitCode::restart_failed);
     EXPECT_NE(std::string(e.what()).find("ODOO IS DOWN"), std::string::npos);
   }
-  EXPECT_TRUE(std::filesystem::exists(OdooStoppedGuard::marker_path(dir.path(), "odoo.service")));
+  EXPECT_TRUE(
+      std::filesystem::exists(OdooStoppedGuard::marker_path(dir.path(), "odoo.service")));
 }
 
 TEST(OdooStoppedGuard, NothingHappensWhenNotStopped) {
@@ -176,7 +179,8 @@ TEST(ColdRecover, LeavesALiveRunAlone) {
 TEST(ColdRecover, NoMarkerDirectoryIsNothingToDo) {
   ScratchDir dir;
   FakeServices services;
-  EXPECT_EQ(recover_stopped_units(services, dir.path() / "none", std::chrono::seconds(5)), 0);
+  EXPECT_EQ(recover_stopped_units(services, dir.path() / "none", std::chrono::seconds(5)),
+            0);
   EXPECT_TRUE(services.calls.empty());
 }
 

@@ -1,6 +1,5 @@
-#include "odbox/core/session_purge.hpp"
-
 #include "odbox/core/errors.hpp"
+#include "odbox/core/session_purge.hpp"
 #include "odbox/util/signals.hpp"
 
 #include <atomic>
@@ -100,13 +99,15 @@ protected:
     fs::remove_all(m_tmp, ec);
   }
 
-  [[nodiscard]] PurgeOptions options(const fs::path& dir,
-                                     std::optional<std::chrono::seconds> keep_newer = {}) const {
+  [[nodiscard]] PurgeOptions
+  options(const fs::path& dir,
+          std::optional<std::chrono::seconds> keep_newer = {}) const {
     PurgeOptions out{dir, keep_newer};
     out.threads = GetParam();
     return out;
   }
-  [[nodiscard]] PurgeResult purge(std::optional<std::chrono::seconds> keep_newer = {}) const {
+  [[nodiscard]] PurgeResult
+  purge(std::optional<std::chrono::seconds> keep_newer = {}) const {
     return purge_sessions(options(m_sessions, keep_newer));
   }
 
@@ -150,7 +151,8 @@ TEST_P(SessionPurgeTest, ShardedLayoutEmptiesShardsAndKeepsThem) {
   EXPECT_EQ(r.errors, 0u);
   EXPECT_EQ(r.dirs_visited, 17u);
   EXPECT_EQ(count_files(m_sessions), 0u);
-  EXPECT_EQ(std::distance(fs::directory_iterator(m_sessions), fs::directory_iterator()), 16);
+  EXPECT_EQ(std::distance(fs::directory_iterator(m_sessions), fs::directory_iterator()),
+            16);
 }
 
 TEST_P(SessionPurgeTest, MixedLayoutWithTempAndStashFiles) {
@@ -257,7 +259,8 @@ TEST_P(SessionPurgeTest, ShardsWithEveryKindOfEntryAreCountedExactly) {
   using namespace std::chrono_literals;
   constexpr unsigned k_shards = 12;
   constexpr unsigned k_per_shard = 30;
-  constexpr unsigned k_flat = 3000; // two batches of a thread (1024 files) and a partial one
+  constexpr unsigned k_flat =
+      3000; // two batches of a thread (1024 files) and a partial one
   std::uint64_t old_bytes = 0;
   unsigned n = 0;
   for (unsigned i = 0; i < k_flat; ++i) {
@@ -300,8 +303,10 @@ TEST_P(SessionPurgeTest, ShardsWithEveryKindOfEntryAreCountedExactly) {
   EXPECT_EQ(r.errors, 0u);
   EXPECT_EQ(r.dirs_visited, 1 + 2 * k_shards + 31);
   EXPECT_EQ(count_files(m_sessions), k_kept + 3);
-  EXPECT_TRUE(fs::exists(m_sessions / ("werkzeug_" + hex40(100000 + k_flat - 3) + ".sess")));
-  EXPECT_FALSE(fs::exists(m_sessions / ("werkzeug_" + hex40(100000 + k_flat - 2) + ".sess")));
+  EXPECT_TRUE(
+      fs::exists(m_sessions / ("werkzeug_" + hex40(100000 + k_flat - 3) + ".sess")));
+  EXPECT_FALSE(
+      fs::exists(m_sessions / ("werkzeug_" + hex40(100000 + k_flat - 2) + ".sess")));
   EXPECT_TRUE(fs::exists(m_sessions / "s11" / "nested" / hex40(11 * k_per_shard + 15)));
   EXPECT_FALSE(fs::exists(m_sessions / "s11" / "nested" / hex40(11 * k_per_shard + 25)));
 }
@@ -366,7 +371,8 @@ TEST_P(SessionPurgeTest, SessionsDirAsSymlinkIsRefused) {
   write_file(m_sessions / "a", 3);
   const fs::path link = m_tmp / "link-to-sessions";
   fs::create_directory_symlink(m_sessions, link);
-  for (const fs::path& dir : {link, fs::path(link.string() + "/"), fs::path(link.string() + "/.")}) {
+  for (const fs::path& dir :
+       {link, fs::path(link.string() + "/"), fs::path(link.string() + "/.")}) {
     try {
       (void)purge_sessions(options(dir));
       ADD_FAILURE() << "no exception for " << dir;
@@ -414,9 +420,22 @@ TEST_P(SessionPurgeTest, TrailingSlashIsAccepted) {
 
 TEST_P(SessionPurgeTest, OddFileNamesAreRemoved) {
   const std::vector<std::string> names = {
-      "with\nnewline", "with space", " leading space", "-rf", "--", "-", "...",
-      "back\\slash", "\x1b[31mred", "tab\there", std::string("\xff\xfe\x80latin\xe9"),
-      std::string(255, 'a'), std::string(254, 'b') + "\xc3", "*", "?", "'quote\"",
+      "with\nnewline",
+      "with space",
+      " leading space",
+      "-rf",
+      "--",
+      "-",
+      "...",
+      "back\\slash",
+      "\x1b[31mred",
+      "tab\there",
+      std::string("\xff\xfe\x80latin\xe9"),
+      std::string(255, 'a'),
+      std::string(254, 'b') + "\xc3",
+      "*",
+      "?",
+      "'quote\"",
   };
   fs::create_directory(m_sessions / "ab");
   for (const auto& name : names) {
@@ -459,7 +478,8 @@ TEST_P(SessionPurgeTest, FilesAppearingDuringThePurgeAreNoError) {
     fs::create_directory(m_sessions / ("s" + std::to_string(s)));
   }
   for (unsigned i = 0; i < k_initial; ++i) {
-    const fs::path dir = i % 2 == 0 ? m_sessions : m_sessions / ("s" + std::to_string(i % 4));
+    const fs::path dir =
+        i % 2 == 0 ? m_sessions : m_sessions / ("s" + std::to_string(i % 4));
     write_file(dir / ("init" + std::to_string(i)), 20);
   }
   std::atomic<bool> started{false};
@@ -569,7 +589,8 @@ TEST_P(SessionPurgeTest, BindMountOfTheSameFileSystemIsNotCrossed) {
   write_file(m_tmp / "filestore" / "precious", 8);
   const fs::path mnt = m_sessions / "ab";
   fs::create_directory(mnt);
-  if (::mount((m_tmp / "filestore").c_str(), mnt.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+  if (::mount((m_tmp / "filestore").c_str(), mnt.c_str(), nullptr, MS_BIND, nullptr) !=
+      0) {
     GTEST_SKIP() << "cannot bind-mount here (needs root)";
   }
   Mounted guard(mnt);
@@ -594,8 +615,9 @@ TEST_P(SessionPurgeTest, PendingSignalInterruptsBeforeRemoving) {
 
 INSTANTIATE_TEST_SUITE_P(Threads, SessionPurgeTest, ::testing::Values(1, 4),
                          [](const ::testing::TestParamInfo<std::size_t>& param_info) {
-                           return param_info.param == 1 ? std::string("OneThread")
-                                                  : std::to_string(param_info.param) + "Threads";
+                           return param_info.param == 1
+                                      ? std::string("OneThread")
+                                      : std::to_string(param_info.param) + "Threads";
                          });
 
 } // namespace

@@ -13,7 +13,8 @@ namespace odbox::test {
 class ScratchDir {
 public:
   ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "odbox-unit-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "odbox-unit-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) {
       throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
     }

@@ -5,7 +5,8 @@
 using namespace odbox::util;
 
 TEST(Time, Rfc3339RoundTrip) {
-  const auto t = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764308860123));
+  const auto t =
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(1764308860123));
   const std::string text = rfc3339(t);
   EXPECT_EQ(text, "2025-11-28T05:47:40.123Z");
   EXPECT_EQ(parse_rfc3339(text), t);

@@ -73,7 +73,7 @@ public:
   Manifest commit(const RunFacts& facts) override;
 
 private:
-  void begin();  // the backup of this database starts (started_at)
+  void begin(); // the backup of this database starts (started_at)
   void timed(const std::string& phase, const std::function<void()>& step);
   [[nodiscard]] MirrorListing* listing() { return m_listing ? &*m_listing : nullptr; }
   void wait_for_dump();
@@ -91,7 +91,7 @@ private:
   // What a listed sync's rsync reported, for the check and the prune; empty
   // when the sync was not listed (they stat each file then).
   std::optional<MirrorListing> m_listing;
-  std::optional<PrunePlan> m_prune;  // settled, applied after the commit
+  std::optional<PrunePlan> m_prune; // settled, applied after the commit
 };
 
 } // namespace odbox::core

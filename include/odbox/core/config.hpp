@@ -35,7 +35,7 @@ inline constexpr SettingRange k_stop_timeout_range{1, 3600, "seconds", ""};
 inline constexpr SettingRange k_start_timeout_range{1, 3600, "seconds", ""};
 inline constexpr SettingRange k_sessions_keep_days_range{0, 3650, "days", "purge all"};
 inline constexpr SettingRange k_compression_threads_range{0, k_compression_max_threads,
-                                                         "threads", "none"};
+                                                          "threads", "none"};
 
 // Paths (or names looked up on PATH) of the external programs.
 struct ToolPaths {
@@ -49,7 +49,7 @@ struct ToolPaths {
 // Settings of `cold` (and of `restore --force`, which stops Odoo the same way).
 struct ColdSettings {
   bool full_downtime = false;
-  std::optional<int> sessions_keep_days;  // keep sessions newer than N days
+  std::optional<int> sessions_keep_days; // keep sessions newer than N days
   std::chrono::seconds stop_timeout{120};
   std::chrono::seconds start_timeout{120};
   std::filesystem::path marker_dir = "/run/odbox-backup";
@@ -70,17 +70,17 @@ struct Config {
   std::filesystem::path basedir = "/backup";
   std::vector<std::string> databases;
   std::filesystem::path data_dir;
-  std::optional<std::filesystem::path> sessions_dir;  // default <data_dir>/sessions
+  std::optional<std::filesystem::path> sessions_dir; // default <data_dir>/sessions
   std::string odoo_service = "odoo.service";
   std::string log_level = "info";
-  std::string conninfo;  // libpq connection string; empty: libpq environment
+  std::string conninfo; // libpq connection string; empty: libpq environment
   ToolPaths tools;
-  std::chrono::seconds lock_wait_timeout{600};  // pg_dump --lock-wait-timeout and ours
+  std::chrono::seconds lock_wait_timeout{600}; // pg_dump --lock-wait-timeout and ours
   std::optional<std::filesystem::path> metrics_file;
   bool wait_lock = false;
-  DumpCompression compression;  // hot and cold
+  DumpCompression compression; // hot and cold
   ColdSettings cold;
-  std::optional<OffsiteSettings> offsite;  // off-site generations through restic
+  std::optional<OffsiteSettings> offsite; // off-site generations through restic
 
   [[nodiscard]] std::filesystem::path sessions() const {
     return sessions_dir ? *sessions_dir : data_dir / "sessions";

@@ -8,12 +8,12 @@ namespace odbox::core {
 // The exit codes of SPEC.md "Output and exit codes".
 enum class ExitCode : int {
   ok = 0,
-  failed = 1,          // the run failed; previous backup intact; Odoo runs again
-  usage = 2,           // usage or configuration error; nothing touched
-  locked = 3,          // another run holds the backup area's lock
-  inconsistent = 4,    // written but inconsistent, or verify found problems
-  restart_failed = 5,  // Odoo could not be restarted after a cold backup
-  offsite_failed = 6,  // backup written locally, but its off-site copy failed
+  failed = 1,         // the run failed; previous backup intact; Odoo runs again
+  usage = 2,          // usage or configuration error; nothing touched
+  locked = 3,         // another run holds the backup area's lock
+  inconsistent = 4,   // written but inconsistent, or verify found problems
+  restart_failed = 5, // Odoo could not be restarted after a cold backup
+  offsite_failed = 6, // backup written locally, but its off-site copy failed
 };
 
 // The one exception type of the domain. `what()` is a single line that names

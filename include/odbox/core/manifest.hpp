@@ -15,13 +15,13 @@ namespace odbox::core {
 
 // What the last successful backup of one database holds (<db>.manifest.json).
 struct Manifest {
-  int format = 2;  // 2: file list summary and ir_attachment row counts
+  int format = 2; // 2: file list summary and ir_attachment row counts
   std::string tool_version;
-  std::string kind;  // "hot" | "cold"
+  std::string kind; // "hot" | "cold"
   std::string database;
-  std::string database_owner;  // role owning the database (restore recreates it so)
-  std::string started_at;   // RFC 3339 UTC
-  std::string snapshot_at;  // when the snapshot was exported
+  std::string database_owner; // role owning the database (restore recreates it so)
+  std::string started_at;     // RFC 3339 UTC
+  std::string snapshot_at;    // when the snapshot was exported
   std::string finished_at;
   std::string server_version;
   std::string pg_dump_version;
@@ -29,7 +29,7 @@ struct Manifest {
   std::string dump_compression = "none"; // "none" | "zstd" (DumpCompression::name)
   std::uint64_t dump_bytes = 0;          // of the file on disk
   std::string dump_sha256;
-  std::uint64_t dump_plain_bytes = 0;    // of the SQL in it
+  std::uint64_t dump_plain_bytes = 0; // of the SQL in it
   std::string dump_plain_sha256;
   double dump_seconds = 0;
   // Rows of the dump's ir_attachment COPY block, counted as it streamed, and
@@ -37,25 +37,25 @@ struct Manifest {
   std::optional<std::uint64_t> dump_attachment_rows;
   std::optional<std::uint64_t> snapshot_attachment_rows;
   std::string references_file;
-  std::uint64_t referenced_files = 0;  // the file list's lines
-  std::string references_sha256;       // the file list's SHA-256
+  std::uint64_t referenced_files = 0; // the file list's lines
+  std::string references_sha256;      // the file list's SHA-256
   std::uint64_t missing_count = 0;
   std::vector<std::string> missing;
   std::uint64_t filestore_files = 0;
   std::uint64_t filestore_bytes = 0;
   std::uint64_t pruned_files = 0;
-  std::optional<std::string> not_pruned_because;  // the live store could not be read
+  std::optional<std::string> not_pruned_because; // the live store could not be read
   // Referenced files the mirror holds that are gone from the live store:
   // the backup is sound, the live Odoo is damaged.
   std::uint64_t lost_from_live_count = 0;
-  std::vector<std::string> lost_from_live;  // the first ones
+  std::vector<std::string> lost_from_live; // the first ones
   // cold only
   std::optional<SessionsPurged> sessions;
   std::optional<double> downtime_seconds;
-  std::map<std::string, double> phases;  // phase name -> seconds
+  std::map<std::string, double> phases; // phase name -> seconds
   // Odoo's own view, for an export its database manager restores.
-  std::string odoo_series;                       // "17.0", from the base module
-  std::map<std::string, std::string> odoo_modules;  // installed module -> latest_version
+  std::string odoo_series;                         // "17.0", from the base module
+  std::map<std::string, std::string> odoo_modules; // installed module -> latest_version
 
   [[nodiscard]] bool consistent() const { return missing_count == 0; }
   [[nodiscard]] nlohmann::json to_json() const;

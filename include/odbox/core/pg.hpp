@@ -30,7 +30,8 @@ public:
   std::vector<std::vector<std::optional<std::string>>> query(const std::string& sql);
   // Runs `COPY (...) TO STDOUT` and hands each chunk (one or more whole rows
   // in COPY text format) to `sink`; constant memory. Throws RunError.
-  void copy_out(const std::string& sql, const std::function<void(std::string_view)>& sink);
+  void copy_out(const std::string& sql,
+                const std::function<void(std::string_view)>& sink);
 
   // e.g. 150020 (PQserverVersion).
   [[nodiscard]] int server_version() const;

@@ -64,7 +64,7 @@ private:
     std::optional<Manifest> manifest;
   };
   [[nodiscard]] nlohmann::json make_record(int exit_code) const;
-  [[nodiscard]] int local_exit_code() const;  // before the off-site push
+  [[nodiscard]] int local_exit_code() const; // before the off-site push
 
   const BackupArea& m_area;
   std::string m_kind;

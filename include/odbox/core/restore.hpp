@@ -9,9 +9,9 @@
 namespace odbox::core {
 
 struct RestoreRequest {
-  std::string database;  // the backup to restore
-  std::string target;    // the database to create (default: database)
-  bool force = false;    // replace an existing target (Odoo stopped around it)
+  std::string database; // the backup to restore
+  std::string target;   // the database to create (default: database)
+  bool force = false;   // replace an existing target (Odoo stopped around it)
   // The area is a staged copy (restore --from-offsite): its mirror may be
   // moved into place instead of copied when on the data dir's file system.
   bool disposable_area = false;
@@ -21,7 +21,7 @@ struct RestoreResult {
   std::string target;
   std::uint64_t files = 0;
   bool replaced = false;
-  bool new_identity = false;  // database.uuid / secret regenerated (a copy)
+  bool new_identity = false; // database.uuid / secret regenerated (a copy)
 };
 
 // Puts a backup back: loads the dump (psql -v ON_ERROR_STOP=1) into a

@@ -17,10 +17,10 @@ struct SessionsPurged {
   // "before_stop": old files only (--sessions-keep-days), while Odoo ran;
   // "none": there was no sessions directory.
   std::string method;
-  std::string in_place_because;   // "in_place": why the directory was not moved
-  std::uint64_t leftovers = 0;    // directories moved aside by earlier runs, deleted now
-  std::uint64_t errors = 0;       // entries that could not be deleted (logged)
-  bool complete = true;           // false: interrupted or failed; the next run goes on
+  std::string in_place_because; // "in_place": why the directory was not moved
+  std::uint64_t leftovers = 0;  // directories moved aside by earlier runs, deleted now
+  std::uint64_t errors = 0;     // entries that could not be deleted (logged)
+  bool complete = true;         // false: interrupted or failed; the next run goes on
 };
 
 // The facts of a run that belong to no single database. The run's

@@ -31,8 +31,9 @@ private:
 
 // Loads a dump into `database` with `psql -v ON_ERROR_STOP=1`, so that no
 // error goes unseen; a compressed one is decompressed into psql's stdin as
-// it loads (never to a temporary file), checking its zstd checksums. Throws UsageError when psql is missing,
-// RunError("the dump does not load: ...") with psql's last error line.
+// it loads (never to a temporary file), checking its zstd checksums. Throws UsageError
+// when psql is missing, RunError("the dump does not load: ...") with psql's last error
+// line.
 void load_sql_dump(const std::string& psql, const std::string& conninfo,
                    const std::filesystem::path& dump, DumpCompression::Method method,
                    const std::string& database);

@@ -80,7 +80,8 @@ private:
 // and did not start it again (the run was killed), unless that run is still
 // alive. Returns the number of units started; throws
 // Error(ExitCode::restart_failed) if one could not be started.
-int recover_stopped_units(ServiceControl& services, const std::filesystem::path& marker_dir,
+int recover_stopped_units(ServiceControl& services,
+                          const std::filesystem::path& marker_dir,
                           std::chrono::seconds start_timeout);
 
 } // namespace odbox::core

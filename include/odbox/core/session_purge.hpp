@@ -12,25 +12,26 @@ namespace odbox::core {
 inline constexpr int k_sessions_max_depth = 32;
 
 struct PurgeOptions {
-  std::filesystem::path dir;                       // the sessions directory, absolute
-  std::optional<std::chrono::seconds> keep_newer;  // keep files whose mtime is newer than now - keep_newer,
-                                                   // read again right before each unlink
-  std::size_t chunk_entries = 64 * 1024;           // entries sorted and unlinked at a time (>= 1)
-  std::size_t threads = 0;                         // threads unlinking (1..64); 0 = auto:
-                                                   // 16 if the file system is mounted with online
-                                                   // discard (unlinks wait for the device), else
-                                                   // 2 (1 on a single core)
+  std::filesystem::path dir; // the sessions directory, absolute
+  std::optional<std::chrono::seconds>
+      keep_newer; // keep files whose mtime is newer than now - keep_newer,
+                  // read again right before each unlink
+  std::size_t chunk_entries = 64 * 1024; // entries sorted and unlinked at a time (>= 1)
+  std::size_t threads = 0;               // threads unlinking (1..64); 0 = auto:
+                                         // 16 if the file system is mounted with online
+                                         // discard (unlinks wait for the device), else
+                                         // 2 (1 on a single core)
 };
 
 struct PurgeResult {
   std::uint64_t files_removed = 0;
-  std::uint64_t bytes_removed = 0;  // sum of st_size of the removed files
-  std::uint64_t files_kept = 0;     // kept because recent
-  std::uint64_t skipped = 0;        // symlinks, sockets, other non-regular entries, other mounts,
-                                    // directories deeper than the depth limit
-  std::uint64_t errors = 0;         // unlink/stat/open/read failures other than ENOENT (logged
-                                    // as warnings, the first few of them)
-  std::uint64_t dirs_visited = 0;   // including the sessions directory itself
+  std::uint64_t bytes_removed = 0; // sum of st_size of the removed files
+  std::uint64_t files_kept = 0;    // kept because recent
+  std::uint64_t skipped = 0;       // symlinks, sockets, other non-regular entries, other
+                             // mounts, directories deeper than the depth limit
+  std::uint64_t errors = 0; // unlink/stat/open/read failures other than ENOENT (logged
+                            // as warnings, the first few of them)
+  std::uint64_t dirs_visited = 0; // including the sessions directory itself
 };
 
 // Removes the regular files under options.dir (flat Odoo 14/15 layout and

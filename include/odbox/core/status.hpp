@@ -15,9 +15,9 @@ namespace odbox::core {
 struct StatusEntry {
   std::string database;
   std::string kind;
-  std::optional<nlohmann::json> last_run;      // the run record's database entry + run fields
-  std::optional<nlohmann::json> last_success;  // idem, status ok or inconsistent
-  std::optional<double> age_seconds;           // since the last success
+  std::optional<nlohmann::json> last_run; // the run record's database entry + run fields
+  std::optional<nlohmann::json> last_success; // idem, status ok or inconsistent
+  std::optional<double> age_seconds;          // since the last success
 };
 
 // Reads the area (runs.jsonl streamed line by line). `databases` limits the

@@ -10,8 +10,8 @@
 namespace odbox::core {
 
 struct VerifyOptions {
-  bool deep = false;          // re-hash every mirrored file against its SHA-1 name
-  bool restore_test = false;  // load the dump into a scratch database
+  bool deep = false;         // re-hash every mirrored file against its SHA-1 name
+  bool restore_test = false; // load the dump into a scratch database
   std::string psql = "psql";
   std::string conninfo;
 };
@@ -19,7 +19,7 @@ struct VerifyOptions {
 // What verify found for one database.
 struct VerifyReport {
   std::string database;
-  std::vector<std::string> problems;  // empty: sound
+  std::vector<std::string> problems; // empty: sound
   std::uint64_t dump_bytes = 0;
   std::uint64_t files_checked = 0;
   std::uint64_t files_hashed = 0;

@@ -28,7 +28,8 @@ public:
 
   // Temporary names are "<dir>/.<name>.tmp.<pid>.<n>" so that stale ones can
   // be recognised (temp_prefix()) and removed by a later run.
-  static SysResult<AtomicFile> create(const std::filesystem::path& target, Options options);
+  static SysResult<AtomicFile> create(const std::filesystem::path& target,
+                                      Options options);
   static SysResult<AtomicFile> create(const std::filesystem::path& target) {
     return create(target, Options{});
   }
@@ -66,8 +67,8 @@ private:
   std::filesystem::path m_target;
   Options m_options;
   std::uint64_t m_size = 0;
-  std::uint64_t m_synced = 0;   // bytes written back and dropped from the cache
-  std::uint64_t m_started = 0;  // bytes whose write-back was started
+  std::uint64_t m_synced = 0;  // bytes written back and dropped from the cache
+  std::uint64_t m_started = 0; // bytes whose write-back was started
   bool m_committed = false;
 };
 
@@ -78,8 +79,8 @@ private:
 SysResult<void> commit_together(std::initializer_list<AtomicFile*> files);
 
 // Writes a whole small file atomically (mode 0600 unless given).
-SysResult<void> write_file_atomic(const std::filesystem::path& target, std::string_view data,
-                                  unsigned mode = 0600);
+SysResult<void> write_file_atomic(const std::filesystem::path& target,
+                                  std::string_view data, unsigned mode = 0600);
 
 // fsync of a directory (after a rename or unlink inside it).
 SysResult<void> fsync_dir(const std::filesystem::path& dir);

@@ -39,7 +39,7 @@ struct SpawnSpec {
   // When > 0, the size asked for the stdout pipe (F_SETPIPE_SZ, best effort:
   // the kernel caps it at /proc/sys/fs/pipe-max-size).
   std::size_t stdout_pipe_size = 0;
-  std::string working_dir;            // when set, the child starts in this directory
+  std::string working_dir; // when set, the child starts in this directory
 };
 
 // A running child process, with a pidfd that becomes readable when it ends

@@ -104,7 +104,8 @@ bool is_safe_store_name(std::string_view name) {
   return name.find('\0') == std::string_view::npos;
 }
 
-ReferencesList read_references(PgConnection& snapshot_conn, const std::filesystem::path& target) {
+ReferencesList read_references(PgConnection& snapshot_conn,
+                               const std::filesystem::path& target) {
   auto file = util::AtomicFile::create(target);
   if (!file) {
     throw RunError("cannot create the file list: " + file.error().message());
@@ -137,7 +138,8 @@ ReferencesList read_references(PgConnection& snapshot_conn, const std::filesyste
 FileListSummary summarize_file_list(const std::filesystem::path& file) {
   const util::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) {
-    throw RunError("cannot read the file list: " + util::sys_error("open", file).message());
+    throw RunError("cannot read the file list: " +
+                   util::sys_error("open", file).message());
   }
   util::Digest digest(util::Digest::Kind::sha256);
   FileListSummary summary;
@@ -148,14 +150,16 @@ FileListSummary summarize_file_list(const std::filesystem::path& file) {
       continue;
     }
     if (n < 0) {
-      throw RunError("cannot read the file list: " + util::sys_error("read", file).message());
+      throw RunError("cannot read the file list: " +
+                     util::sys_error("read", file).message());
     }
     if (n == 0) {
       break;
     }
     const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
     digest.update(chunk);
-    summary.lines += static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
+    summary.lines +=
+        static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
   }
   summary.sha256 = digest.hex_final();
   return summary;

@@ -27,13 +27,13 @@ struct ReferencedFile {
 // What a file list holds, recorded in the manifest so that verify can tell
 // a file list that was edited, emptied or cut short.
 struct FileListSummary {
-  std::uint64_t lines = 0;  // one per referenced file
+  std::uint64_t lines = 0; // one per referenced file
   std::string sha256;
 };
 
 // A file list read from the snapshot, not committed yet.
 struct ReferencesList {
-  util::AtomicFile file;  // committed with the dump
+  util::AtomicFile file; // committed with the dump
   FileListSummary summary;
 };
 
@@ -42,7 +42,8 @@ struct ReferencesList {
 // area, one "store_fname<TAB>file_size<TAB>checksum" line per distinct file
 // (COPY's text format: "\N" for NULL, backslash escapes), sorted by name,
 // hashing it on the way. Throws RunError.
-ReferencesList read_references(PgConnection& snapshot_conn, const std::filesystem::path& target);
+ReferencesList read_references(PgConnection& snapshot_conn,
+                               const std::filesystem::path& target);
 
 // The summary of a file list on disk, in one pass. Throws RunError when it
 // cannot be read.

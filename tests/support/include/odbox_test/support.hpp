@@ -9,8 +9,8 @@
 #include "odbox/util/process.hpp"
 
 #include <chrono>
-#include <filesystem>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <initializer_list>
 #include <map>
