@@ -272,6 +272,9 @@ std::vector<fs::path> moved_aside_dirs(const fs::path& dir) {
 PurgeResult delete_moved_aside(const fs::path& aside, std::size_t threads) {
   PurgeResult result =
       purge_sessions({.dir = aside, .keep_newer = std::nullopt, .threads = threads});
+  // A signal that came during the purge's last batch leaves the rest for
+  // the next run, as one seen between batches does.
+  throw_if_interrupted();
   const std::string shown = util::printable(aside.string());
   auto parent = util::open_directory(AT_FDCWD, aside.parent_path().c_str(), true);
   if (!parent) {
