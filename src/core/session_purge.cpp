@@ -36,7 +36,6 @@ using namespace purge_parts;
 using util::printable;
 
 constexpr int k_max_depth = k_sessions_max_depth;
-constexpr std::uint64_t k_max_warnings = 20;       // then only counted
 constexpr std::size_t k_min_files_per_thread = 32; // fewer are not worth a thread
 constexpr std::size_t k_batch_files = 4096;        // looked up, then unlinked, at a time
 constexpr std::size_t k_share_files = 1024; // the same, by one thread beside the shards
@@ -47,7 +46,7 @@ public:
          std::size_t chunk_entries, std::size_t threads, WarningCounts& warnings)
       : m_root(std::move(root)), m_root_id(root_id), m_cutoff(cutoff),
         m_chunk_entries(std::max<std::size_t>(chunk_entries, 1)), m_threads(threads),
-        m_warnings(warnings) {}
+        m_warnings(warnings), m_remover(m_root, cutoff, warnings) {}
 
   PurgeResult run(util::UniqueFd root_fd) {
     std::vector<Frame> stack;
@@ -113,11 +112,11 @@ private:
         const std::size_t end = std::min(files, begin + k_share_files);
         throw_if_interrupted();
         for (std::size_t i = begin; i < end; ++i) {
-          look_up(root, m_files[i], tallies[w]);
+          m_remover.look_up(root, m_chunk, m_files[i], tallies[w]);
         }
         for (std::size_t i = begin; i < end; ++i) {
           if (m_files[i].remove) {
-            unlink_file(root, m_files[i], tallies[w]);
+            m_remover.unlink_file(root, m_chunk, m_files[i], tallies[w]);
           }
         }
         return true;
@@ -150,33 +149,9 @@ private:
     merge(root, tallies); // and the subdirectories found by fstatat, for the next share
   }
 
-  [[nodiscard]] std::string path_of(const Frame& frame, std::string_view name) const {
-    std::string path = m_root;
-    if (!frame.rel.empty()) {
-      path += '/';
-      path += printable(frame.rel);
-    }
-    if (!name.empty()) {
-      path += '/';
-      path += printable(name);
-    }
-    return path;
-  }
-
-  // Logs the first k_max_warnings errors (from any thread); the caller counts.
-  void warn_error(const util::SysError& err) const {
-    const std::uint64_t n = ++m_warnings.errors;
-    if (n <= k_max_warnings) {
-      spdlog::warn("session purge: {}", err.message());
-    }
-    if (n == k_max_warnings) {
-      spdlog::warn("session purge: further errors are counted, not logged");
-    }
-  }
-
   void error(const util::SysError& err) {
     ++m_result.errors;
-    warn_error(err);
+    m_remover.warn_error(err);
   }
 
   void skip_dir(const std::string& path, std::string_view why) {
@@ -196,7 +171,7 @@ private:
       m_chunk.clear();
       if (auto filled = fill(m_reader, m_chunk, m_chunk_entries); !filled) {
         util::SysError err = filled.error();
-        err.path = path_of(frame, {});
+        err.path = m_remover.path_of(frame, {});
         if (frame.depth == 0) {
           throw RunError(err.message());
         }
@@ -247,11 +222,11 @@ private:
       const std::size_t end = std::min(n, begin + k_batch_files);
       const std::size_t workers = workers_for(end - begin);
       in_parallel(begin, end, workers, tallies, [&](std::size_t i, Tally& tally) {
-        look_up(frame, m_files[i], tally);
+        m_remover.look_up(frame, m_chunk, m_files[i], tally);
       });
       in_parallel(begin, end, workers, tallies, [&](std::size_t i, Tally& tally) {
         if (m_files[i].remove) {
-          unlink_file(frame, m_files[i], tally);
+          m_remover.unlink_file(frame, m_chunk, m_files[i], tally);
         }
       });
     }
@@ -286,81 +261,9 @@ private:
     });
   }
 
-  // Decides whether to remove one entry: a regular file (old enough) is
-  // marked in `entry`. Thread-safe: touches only `entry`, `tally` and the
-  // logger.
-  void look_up(const Frame& frame, Entry& entry, Tally& tally) const {
-    const char* name = m_chunk.name(entry);
-    struct stat st {};
-    if (::fstatat(frame.fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno != ENOENT) {
-        ++tally.counts.errors;
-        warn_error(util::sys_error("fstatat", path_of(frame, name)));
-      }
-      return;
-    }
-    if (S_ISDIR(st.st_mode)) {
-      tally.found_dirs.add(entry.ino, util::FileType::directory, name);
-      return;
-    }
-    if (!S_ISREG(st.st_mode)) {
-      ++tally.counts.skipped;
-      return;
-    }
-    if (is_recent(st)) {
-      ++tally.counts.files_kept;
-      return;
-    }
-    entry.remove = true;
-    entry.size = static_cast<std::uint64_t>(st.st_size);
-  }
-
-  [[nodiscard]] bool is_recent(const struct stat& st) const {
-    return m_cutoff && (st.st_mtim.tv_sec > m_cutoff->tv_sec ||
-                        (st.st_mtim.tv_sec == m_cutoff->tv_sec &&
-                         st.st_mtim.tv_nsec > m_cutoff->tv_nsec));
-  }
-
-  // With a cutoff Odoo may be running: a session it refreshed since the
-  // look-up (a batch ago) stays, so the age is read again right before the
-  // unlink. False when the file is to stay, or is gone.
-  bool still_old(const Frame& frame, const char* name, Entry& entry, Tally& tally) const {
-    struct stat st {};
-    if (::fstatat(frame.fd.get(), name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !S_ISREG(st.st_mode)) {
-      return false; // gone or replaced since the look-up: not this purge's business
-    }
-    if (is_recent(st)) {
-      ++tally.counts.files_kept;
-      return false;
-    }
-    entry.size = static_cast<std::uint64_t>(st.st_size);
-    return true;
-  }
-
-  // Unlinks one entry that look_up marked. Thread-safe like look_up.
-  void unlink_file(const Frame& frame, Entry& entry, Tally& tally) const {
-    const char* name = m_chunk.name(entry);
-    if (m_cutoff && !still_old(frame, name, entry, tally)) {
-      return;
-    }
-    if (::unlinkat(frame.fd.get(), name, 0) != 0) {
-      if (errno == EISDIR) {
-        ++tally.counts.skipped; // replaced by a directory since the fstatat
-      } else if (errno != ENOENT) {
-        ++tally.counts.errors;
-        warn_error(util::sys_error("unlinkat", path_of(frame, name)));
-      }
-      return;
-    }
-    ++tally.counts.files_removed;
-    tally.counts.bytes_removed += entry.size;
-    util::test_point("sessions.deleting");
-  }
-
   std::optional<Frame> open_subdir(const Frame& parent, const char* name) {
     if (parent.depth + 1 > k_max_depth) {
-      skip_dir(path_of(parent, name),
+      skip_dir(m_remover.path_of(parent, name),
                "deeper than " + std::to_string(k_max_depth) + " levels");
       return std::nullopt;
     }
@@ -370,18 +273,18 @@ private:
       if (err == ELOOP || err == ENOTDIR) {
         ++m_result.skipped; // replaced by a symlink or a file since it was read
       } else if (err != ENOENT) {
-        fd.error().path = path_of(parent, name);
+        fd.error().path = m_remover.path_of(parent, name);
         error(fd.error());
       }
       return std::nullopt;
     }
-    const auto id = util::identify(fd->get(), path_of(parent, name));
+    const auto id = util::identify(fd->get(), m_remover.path_of(parent, name));
     if (!id) {
       error(id.error());
       return std::nullopt;
     }
     if (id->dev != m_root_id.dev || id->mount_root) {
-      skip_dir(path_of(parent, name),
+      skip_dir(m_remover.path_of(parent, name),
                "a mount point (not crossing into another file system)");
       return std::nullopt;
     }
@@ -395,6 +298,7 @@ private:
   std::size_t m_chunk_entries;
   std::size_t m_threads;
   WarningCounts& m_warnings;
+  FileRemover m_remover;
   PurgeResult m_result;
   std::size_t m_next_subtree =
       0;                    // the sessions directory's subdirectories before it are done

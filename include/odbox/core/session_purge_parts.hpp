@@ -12,16 +12,22 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <exception>
+#include <optional>
 #include <spdlog/spdlog.h>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <system_error>
 #include <thread>
 #include <vector>
 
 namespace odbox::core::purge_parts {
+
+// Errors and skipped directories logged per purge; past this, only counted.
+inline constexpr std::uint64_t k_max_warnings = 20;
 
 // Without online discard an unlink is kernel CPU time (the directory entry,
 // the inode, the journal): one thread per core at most, and two threads in
@@ -123,6 +129,33 @@ template <typename Body> void fan_out(std::size_t workers, const Body& body) {
     }
   }
 }
+
+// What the purge does with one entry of a directory: looks it up, decides,
+// unlinks it. Thread-safe: each call touches only its entry, its tally, the
+// shared warning counts and the logger. `chunk` holds the entry's name.
+class FileRemover {
+public:
+  FileRemover(std::string root, std::optional<timespec> cutoff, WarningCounts& warnings);
+
+  // A regular file (old enough) is marked in `entry`; a directory found by
+  // the look-up goes to tally.found_dirs.
+  void look_up(const Frame& frame, const Chunk& chunk, Entry& entry, Tally& tally) const;
+  // Unlinks an entry look_up marked (with a cutoff, only if still old).
+  void unlink_file(const Frame& frame, const Chunk& chunk, Entry& entry,
+                   Tally& tally) const;
+  // <root>/<frame's path>/<name>, printable, for messages.
+  [[nodiscard]] std::string path_of(const Frame& frame, std::string_view name) const;
+  // Logs the first k_max_warnings errors (from any thread); the caller counts.
+  void warn_error(const util::SysError& err) const;
+
+private:
+  [[nodiscard]] bool is_recent(const struct stat& st) const;
+  bool still_old(const Frame& frame, const char* name, Entry& entry, Tally& tally) const;
+
+  std::string m_root;
+  std::optional<timespec> m_cutoff;
+  WarningCounts& m_warnings;
+};
 
 // Adds every count of `from` to `to`.
 void add(PurgeResult& to, const PurgeResult& from);
