@@ -55,6 +55,38 @@ struct DropAtEnd {
   ~DropAtEnd() { run({"dropdb", "--if-exists", db}, odoo.pg().env()); }
 };
 
+// Every file the restored database references is in its file store, with
+// its sha1 and mode 0600.
+void expect_restored_files(const OdooScratch& odoo, const std::string& copy) {
+  const auto rows =
+      odoo.sql_in(copy, "SELECT DISTINCT store_fname || '|' || checksum FROM "
+                        "ir_attachment WHERE store_fname <> '' ORDER BY 1");
+  std::istringstream lines(rows);
+  std::size_t files = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto bar = line.find('|');
+    const auto file = odoo.data_dir() / "filestore" / copy / line.substr(0, bar);
+    ASSERT_TRUE(fs::is_regular_file(file)) << file;
+    EXPECT_EQ(sha1_of(file), line.substr(bar + 1)) << file;
+    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << file;
+    ++files;
+  }
+  EXPECT_EQ(files, odoo.referenced_files(copy).size());
+  EXPECT_GT(files, 50U);
+}
+
+// The restored tables equal `expected`, but for the identity a copy gets
+// anew (database.uuid, secret, create date).
+void expect_restored_tables(const OdooScratch& odoo, const std::string& copy,
+                            std::map<std::string, std::string> expected) {
+  auto restored = odoo.digests(copy);
+  restored.erase("ir_config_parameter");
+  expected.erase("ir_config_parameter");
+  EXPECT_EQ(restored, expected);
+}
+
 class OffsiteRoundTrip : public ::testing::TestWithParam<Backend> {};
 
 } // namespace
@@ -106,31 +138,9 @@ TEST_P(OffsiteRoundTrip, TheFirstGenerationRestoresAsANewDatabase) {
                                   "--target-db", copy, "--staging", staging.string()}));
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_FALSE(fs::exists(staging)) << "the staging directory is removed";
-  auto restored = odoo.digests(copy);
-  auto expected = first;
-  // A copy gets a new identity (database.uuid, secret, create date).
-  restored.erase("ir_config_parameter");
-  expected.erase("ir_config_parameter");
-  EXPECT_EQ(restored, expected);
+  expect_restored_tables(odoo, copy, first);
 
-  // Every file it references is there, with its sha1.
-  const auto rows =
-      odoo.sql_in(copy, "SELECT DISTINCT store_fname || '|' || checksum FROM "
-                        "ir_attachment WHERE store_fname <> '' ORDER BY 1");
-  std::istringstream lines(rows);
-  std::size_t files = 0;
-  for (std::string line; std::getline(lines, line);) {
-    const auto bar = line.find('|');
-    const auto file = odoo.data_dir() / "filestore" / copy / line.substr(0, bar);
-    ASSERT_TRUE(fs::is_regular_file(file)) << file;
-    EXPECT_EQ(sha1_of(file), line.substr(bar + 1)) << file;
-    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
-              fs::perms::owner_read | fs::perms::owner_write)
-        << file;
-    ++files;
-  }
-  EXPECT_EQ(files, odoo.referenced_files(copy).size());
-  EXPECT_GT(files, 50U);
+  expect_restored_files(odoo, copy);
 
   // And the newest generation checks as an area copy.
   out = odoo.backup(offsite.args({"offsite", "check", "--read-data-subset", "100%"}));
@@ -140,6 +150,37 @@ TEST_P(OffsiteRoundTrip, TheFirstGenerationRestoresAsANewDatabase) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, OffsiteRoundTrip,
                          ::testing::Values(Backend::local, Backend::rest), backend_name);
+
+// A generation pushed with a zstd dump comes back from off site after the
+// area has gone back to a plain dump: the restore reads the dump the
+// generation's own manifest names.
+TEST(Offsite, ACompressedGenerationRestoresAfterTheAreaWentBackToPlain) {
+  OdooScratch odoo;
+  const OffsiteSetup offsite(odoo, (odoo.scratch() / "repo").string());
+  auto out = odoo.backup(offsite.args({"hot", "--compression", "zstd:3"}));
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const auto compressed = last_push(odoo, odoo.db());
+  ASSERT_EQ(compressed["status"], "ok") << compressed.dump();
+  const auto packed_digests = odoo.digests(odoo.db());
+  const auto area = odoo.manifest_path().parent_path();
+  ASSERT_TRUE(fs::exists(area / (odoo.db() + ".dump.sql.zst")));
+
+  odoo.sql("UPDATE res_partner SET name = name || ' (later)'");
+  out = odoo.backup(offsite.args({"hot", "--compression", "none"}));
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  ASSERT_FALSE(fs::exists(area / (odoo.db() + ".dump.sql.zst")));
+  ASSERT_TRUE(fs::exists(area / (odoo.db() + ".dump.sql")));
+  ASSERT_NE(odoo.digests(odoo.db()), packed_digests);
+
+  const std::string copy = odoo.db() + "_zstd";
+  const DropAtEnd drop{odoo, copy};
+  out = odoo.backup(offsite.args(
+      {"restore", "--from-offsite", compressed["snapshot_id"].get<std::string>(),
+       "--target-db", copy, "--staging", (odoo.scratch() / "staging").string()}));
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  expect_restored_tables(odoo, copy, packed_digests);
+  expect_restored_files(odoo, copy);
+}
 
 TEST(Offsite, DedupNoChangePushAndOnePercentOfAttachments) {
   OdooScratch odoo(OdooScratch::Options{.attachments = 20, .bulk_rows = 200});
