@@ -86,6 +86,32 @@ bool parse_reference(std::string_view line, ReferencedFile& ref) {
   return true;
 }
 
+// Hands the file list to `take` a read at a time (`buffer_size` bytes at most).
+void read_file_list(const std::filesystem::path& file, int open_flags,
+                    std::size_t buffer_size,
+                    const std::function<void(std::string_view)>& take) {
+  const util::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | open_flags));
+  if (!fd) {
+    throw RunError("cannot read the file list: " +
+                   util::sys_error("open", file).message());
+  }
+  std::string buf(buffer_size, '\0');
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      throw RunError("cannot read the file list: " +
+                     util::sys_error("read", file).message());
+    }
+    if (n == 0) {
+      return;
+    }
+    take(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+  }
+}
+
 } // namespace
 
 bool is_safe_store_name(std::string_view name) {
@@ -136,42 +162,19 @@ ReferencesList read_references(PgConnection& snapshot_conn,
 }
 
 FileListSummary summarize_file_list(const std::filesystem::path& file) {
-  const util::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) {
-    throw RunError("cannot read the file list: " +
-                   util::sys_error("open", file).message());
-  }
   util::Digest digest(util::Digest::Kind::sha256);
   FileListSummary summary;
-  std::string buf(256 * 1024, '\0');
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      throw RunError("cannot read the file list: " +
-                     util::sys_error("read", file).message());
-    }
-    if (n == 0) {
-      break;
-    }
-    const std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+  read_file_list(file, O_NOFOLLOW, 256 * 1024, [&](std::string_view chunk) {
     digest.update(chunk);
     summary.lines +=
         static_cast<std::uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
-  }
+  });
   summary.sha256 = digest.hex_final();
   return summary;
 }
 
 void for_each_reference(const std::filesystem::path& file,
                         const std::function<void(const ReferencedFile&)>& visit) {
-  const util::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    throw RunError("cannot read the file list: " +
-                   util::sys_error("open", file).message());
-  }
   ReferencedFile ref;
   const auto take = [&](std::string_view line) {
     if (parse_reference(line, ref)) {
@@ -180,21 +183,8 @@ void for_each_reference(const std::filesystem::path& file,
       spdlog::warn("{}: skipping a malformed line", file.string());
     }
   };
-  std::string buf(64 * 1024, '\0');
   std::string partial; // a line split over two reads
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      throw RunError("cannot read the file list: " +
-                     util::sys_error("read", file).message());
-    }
-    if (n == 0) {
-      break;
-    }
-    std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+  read_file_list(file, 0, 64 * 1024, [&](std::string_view chunk) {
     for (auto eol = chunk.find('\n'); eol != std::string_view::npos;
          eol = chunk.find('\n')) {
       if (partial.empty()) {
@@ -206,7 +196,7 @@ void for_each_reference(const std::filesystem::path& file,
       chunk.remove_prefix(eol + 1);
     }
     partial.append(chunk);
-  }
+  });
   take(partial); // a last line without its newline
 }
 
