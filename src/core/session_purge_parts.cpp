@@ -78,10 +78,6 @@ util::SysResult<void> fill(util::DirReader& reader, Chunk& chunk, std::size_t ma
   while (chunk.entries.size() < max) {
     auto more = reader.next(entry);
     if (!more) {
-      if (more.error().err == EINTR) {
-        throw_if_interrupted();
-        continue;
-      }
       return std::unexpected(more.error());
     }
     if (!*more) {

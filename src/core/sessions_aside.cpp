@@ -235,9 +235,6 @@ std::vector<fs::path> moved_aside_dirs(const fs::path& dir) {
   util::DirEntry entry;
   for (;;) {
     auto more = reader.next(entry);
-    if (!more && more.error().err == EINTR) {
-      continue;
-    }
     if (!more) {
       throw RunError(
           util::SysError{"getdents64", util::printable(path.parent), more.error().err}

@@ -59,7 +59,10 @@ DirReader::DirReader(std::size_t buffer_bytes)
       m_capacity(buffer_bytes) {}
 
 SysResult<void> DirReader::refill() {
-  const ssize_t n = ::getdents64(m_fd, m_buf.get(), m_capacity);
+  ssize_t n = 0;
+  do {
+    n = ::getdents64(m_fd, m_buf.get(), m_capacity);
+  } while (n < 0 && errno == EINTR);
   if (n < 0) {
     return std::unexpected(sys_error("getdents64"));
   }
@@ -87,9 +90,6 @@ SysResult<void> list_directory(DirReader& reader, int dir,
   DirEntry item;
   for (;;) {
     auto more = reader.next(item);
-    if (!more && more.error().err == EINTR) {
-      continue;
-    }
     if (!more) {
       return std::unexpected(more.error());
     }
@@ -166,9 +166,6 @@ private:
     for (;;) {
       auto more = m_reader.next(entry);
       if (!more) {
-        if (more.error().err == EINTR) {
-          continue;
-        }
         more.error().path = prefix.empty() ? "." : prefix;
         return std::unexpected(more.error());
       }

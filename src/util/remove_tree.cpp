@@ -74,9 +74,6 @@ private:
     for (;;) {
       auto more = m_reader.next(entry);
       if (!more) {
-        if (more.error().err == EINTR) {
-          continue;
-        }
         fail({"getdents64", rel, more.error().err});
         return;
       }

@@ -68,8 +68,7 @@ public:
   [[nodiscard]] bool at_end() const noexcept { return m_eof && m_pos == m_end; }
 
   // The next entry, "." and ".." left out; false at the end of the
-  // directory. Fails with getdents64's errno; after EINTR, calling again
-  // goes on where it stopped.
+  // directory. Fails with getdents64's errno (EINTR is retried here).
   SysResult<bool> next(DirEntry& entry) {
     for (;;) {
       if (m_pos == m_end) {
