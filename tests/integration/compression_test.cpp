@@ -2,6 +2,7 @@
 // round trip, the standard zstd tools, switching modes, faults and verify.
 
 #include "harness.hpp"
+#include "odbox/util/time.hpp"
 
 #include <fstream>
 #include <gtest/gtest.h>
@@ -67,6 +68,67 @@ TEST_F(Compression, RoundTripWithStandardTools) {
   const auto checked = verify({"--deep", "--restore-test"});
   EXPECT_EQ(checked.exit_code, 0) << checked.err;
   EXPECT_NE(checked.err.find("test restore passed"), std::string::npos) << checked.err;
+}
+
+// `restore` reads the .zst as a stream: under a new name (a new identity),
+// then in place over a database changed since the backup.
+TEST_F(Compression, RestoreFromTheZst) {
+  odoo.install_odoo_service(false); // known to systemctl, not running
+  ASSERT_EQ(odoo.backup({"hot", "--compression", "zstd:3"}).exit_code, 0);
+  ASSERT_EQ(odoo.manifest()["dump"]["compression"], "zstd");
+  const auto source = odoo.digests(odoo.db());
+  const auto files = odoo.referenced_files(odoo.db());
+  ASSERT_FALSE(files.empty());
+
+  const std::string copy = odoo.db() + "_zst_copy";
+  const auto out = odoo.backup({"restore", "--target-db", copy});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  auto restored = odoo.digests(copy);
+  EXPECT_NE(restored["ir_config_parameter"], source.at("ir_config_parameter"));
+  restored.erase("ir_config_parameter");
+  auto expected = source;
+  expected.erase("ir_config_parameter");
+  EXPECT_EQ(restored, expected);
+  const auto copy_store = odoo.data_dir() / "filestore" / copy;
+  for (const auto& f : odoo.referenced_files(copy)) {
+    ASSERT_TRUE(fs::is_regular_file(copy_store / f)) << f;
+    EXPECT_TRUE(read_file(copy_store / f) == read_file(odoo.live_store() / f)) << f;
+  }
+  shell("dropdb " + copy);
+
+  odoo.sql("CREATE TABLE after_backup (x int); "
+           "UPDATE res_partner SET name = name || ' (changed)' WHERE id % 3 = 0");
+  const std::string lost = read_file(odoo.live_store() / files.front());
+  fs::remove(odoo.live_store() / files.front());
+  const auto in_place =
+      odoo.backup({"--systemctl", fake_systemctl(), "restore", "--force", "--marker-dir",
+                   odoo.marker_dir().string()},
+                  odoo.systemctl_env());
+  ASSERT_EQ(in_place.exit_code, 0) << in_place.err;
+  EXPECT_EQ(odoo.digests(odoo.db()), source);
+  EXPECT_TRUE(read_file(odoo.live_store() / files.front()) == lost) << files.front();
+  for (const auto& f : files) {
+    EXPECT_TRUE(fs::is_regular_file(odoo.live_store() / f)) << f;
+  }
+}
+
+// status reports the dump as it is on disk: the .zst's size and SHA-256.
+TEST_F(Compression, StatusShowsTheCompressedDump) {
+  ASSERT_EQ(odoo.backup({"hot", "--compression", "zstd"}).exit_code, 0);
+  const auto json = odoo.raw({"--basedir", odoo.basedir().string(), "--json", "status"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto status = nlohmann::json::parse(json.out);
+  ASSERT_EQ(status.size(), 1U);
+  const auto& success = status[0]["last_success"];
+  EXPECT_EQ(success["dump_bytes"], fs::file_size(zst()));
+  EXPECT_EQ(success["dump_sha256"], odoo.manifest()["dump"]["sha256"]);
+  EXPECT_NE(success["dump_sha256"], odoo.manifest()["dump"]["plain_sha256"]);
+  const auto text = odoo.raw({"--basedir", odoo.basedir().string(), "status"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find(odoo.db()), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(" " + odbox::util::format_bytes(fs::file_size(zst())) + " "),
+            std::string::npos)
+      << text.out;
 }
 
 TEST_F(Compression, ExportHoldsThePlainSql) {

@@ -25,6 +25,10 @@ fs::path files_tsv(const OdooScratch& odoo) {
   return odoo.area() / (odoo.db() + ".files.tsv");
 }
 
+fs::path zst(const OdooScratch& odoo) {
+  return odoo.area() / (odoo.db() + ".dump.sql.zst");
+}
+
 fs::path marker(const OdooScratch& odoo) {
   return odoo.marker_dir() / "odoo.service.stopped";
 }
@@ -42,6 +46,7 @@ Outcome outcome_of(const RunOutput& out) {
 // (".<name>.XXXXXX" beside the file), anything else.
 std::vector<std::string> leftovers(const OdooScratch& odoo) {
   const std::set<std::string> known{odoo.db() + ".dump.sql",
+                                    odoo.db() + ".dump.sql.zst",
                                     odoo.db() + ".manifest.json",
                                     odoo.db() + ".files.tsv",
                                     "filestore",
@@ -87,15 +92,33 @@ void expect_referenced_files_in_mirror(const OdooScratch& odoo) {
   EXPECT_GT(checked, 0U) << "the file list names no file";
 }
 
+// The SQL of the committed dump: the plain file, or the .zst decompressed by
+// the zstd tool into the scratch directory.
+fs::path plain_dump(const OdooScratch& odoo) {
+  if (odoo.manifest()["dump"].value("compression", "none") != "zstd") {
+    return odoo.dump();
+  }
+  const auto plain = odoo.scratch() / "committed-dump.sql";
+  const auto out =
+      run({"zstd", "-q", "-d", "-f", zst(odoo).string(), "-o", plain.string()});
+  EXPECT_EQ(out.exit_code, 0) << "zstd -d: " << out.describe();
+  return plain;
+}
+
 // The committed set holds together: the dump is the one the manifest
-// describes and is complete, the file list has the manifest's count, the
-// mirror holds it, and `verify` agrees.
+// describes, alone in its mode, and is complete; the file list has the
+// manifest's count, the mirror holds it, and `verify` agrees.
 void expect_complete_set(const OdooScratch& odoo) {
   const auto m = odoo.manifest();
-  const std::string dump = read_file(odoo.dump());
-  EXPECT_EQ(m["dump"]["bytes"].get<std::uint64_t>(), dump.size());
+  const bool zstd = m["dump"].value("compression", "none") == "zstd";
+  const fs::path file = zstd ? zst(odoo) : odoo.dump();
+  EXPECT_EQ(m["dump"]["file"], file.filename().string());
+  EXPECT_FALSE(fs::exists(zstd ? odoo.dump() : zst(odoo)))
+      << "the dump of the other compression mode stays beside the new one";
+  EXPECT_EQ(m["dump"]["bytes"].get<std::uint64_t>(), fs::file_size(file));
   EXPECT_EQ(m["dump"]["sha256"].get<std::string>(),
-            util::file_digest(odoo.dump().string(), util::Digest::Kind::sha256));
+            util::file_digest(file.string(), util::Digest::Kind::sha256));
+  const std::string dump = read_file(plain_dump(odoo));
   EXPECT_NE(dump.substr(0, 512).find("--\n-- PostgreSQL database dump\n"),
             std::string::npos)
       << "the dump lacks pg_dump's header";
@@ -110,10 +133,12 @@ void expect_complete_set(const OdooScratch& odoo) {
 
 void expect_backup(const OdooScratch& odoo, const Before& before, Backup backup) {
   const bool same = read_or_empty(odoo.dump()) == before.dump &&
+                    read_or_empty(zst(odoo)) == before.zst &&
                     read_or_empty(files_tsv(odoo)) == before.files &&
                     read_or_empty(odoo.manifest_path()) == before.manifest;
   if (backup == Backup::previous) {
     EXPECT_TRUE(read_or_empty(odoo.dump()) == before.dump) << "the previous dump changed";
+    EXPECT_TRUE(read_or_empty(zst(odoo)) == before.zst) << "the previous .zst changed";
     EXPECT_TRUE(read_or_empty(files_tsv(odoo)) == before.files)
         << "the previous file list changed";
     EXPECT_TRUE(read_or_empty(odoo.manifest_path()) == before.manifest)
@@ -129,11 +154,29 @@ void expect_backup(const OdooScratch& odoo, const Before& before, Backup backup)
   expect_complete_set(odoo);
 }
 
+// Whether `line` holds every part of `expected` (" && " between parts) in order.
+bool says(const std::string& line, const std::string& expected) {
+  constexpr std::string_view k_and = " && ";
+  std::size_t at = 0;
+  std::size_t part = 0;
+  while (true) {
+    const std::size_t end = std::min(expected.find(k_and, part), expected.size());
+    at = line.find(expected.substr(part, end - part), at);
+    if (at == std::string::npos) {
+      return false;
+    }
+    if (end == expected.size()) {
+      return true;
+    }
+    part = end + k_and.size();
+  }
+}
+
 void expect_errors(const Outcome& outcome, const std::vector<std::string>& expected) {
   const auto lines = error_lines(outcome.err);
   ASSERT_EQ(lines.size(), expected.size()) << "error lines:\n" << outcome.err;
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    EXPECT_NE(lines[i].find(expected[i]), std::string::npos)
+    EXPECT_TRUE(says(lines[i], expected[i]))
         << "error line " << i << " does not say '" << expected[i] << "':\n"
         << lines[i];
     EXPECT_EQ(util::printable(lines[i]), lines[i]) << "a raw byte in the log";
@@ -175,6 +218,7 @@ std::vector<std::string> error_lines(const std::string& err) {
 
 Before take_before(const OdooScratch& odoo) {
   return {.dump = read_or_empty(odoo.dump()),
+          .zst = read_or_empty(zst(odoo)),
           .files = read_or_empty(files_tsv(odoo)),
           .manifest = read_or_empty(odoo.manifest_path()),
           .runs = run_count(odoo),
@@ -279,13 +323,14 @@ void expect_cold_recover_starts_odoo(const OdooScratch& odoo) {
   EXPECT_FALSE(fs::exists(marker(odoo))) << "cold-recover left the marker";
 }
 
-void expect_next_run_clean(OdooScratch& odoo, RunKind kind) {
+void expect_next_run_clean(OdooScratch& odoo, RunKind kind, const Args& mode) {
   SCOPED_TRACE("the next run");
   const Before before = take_before(odoo);
   const auto digests = odoo.scratch() / "next-run-snapshot-digests";
+  Args args{"--pg-dump", wrapper("pg_dump-snapshot-digests").string()};
+  args.insert(args.end(), mode.begin(), mode.end());
   const auto out =
-      run_through(odoo, kind, {"--pg-dump", wrapper("pg_dump-snapshot-digests").string()},
-                  {"ODBOX_DIGESTS_OUT=" + digests.string()});
+      run_through(odoo, kind, args, {"ODBOX_DIGESTS_OUT=" + digests.string()});
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_EQ(error_lines(out.err), std::vector<std::string>{});
   EXPECT_EQ(leftovers(odoo), std::vector<std::string>{}) << "left after the next run";
@@ -297,7 +342,7 @@ void expect_next_run_clean(OdooScratch& odoo, RunKind kind) {
     EXPECT_TRUE(odoo.odoo_active());
     EXPECT_FALSE(fs::exists(marker(odoo)));
   }
-  EXPECT_EQ(odoo.restore_digests(odoo.dump()), parse_digests(read_file(digests)))
+  EXPECT_EQ(odoo.restore_digests(plain_dump(odoo)), parse_digests(read_file(digests)))
       << "the dump does not restore to its snapshot";
 }
 

@@ -3,7 +3,8 @@
 // The contract of a run that meets a fault, checked whole by every row of
 // the fault matrix (fault_matrix_hot.cpp, fault_matrix_cold.cpp):
 //   - the exit code;
-//   - the previous dump, file list and manifest byte-identical, or, where
+//   - the previous dump (.dump.sql or .dump.sql.zst, whichever mode it was
+//     in), file list and manifest byte-identical, or, where
 //     the run may succeed, a new set that is complete and verifies;
 //   - no temporary file in the area or the mirror right after the run
 //     (unless it was killed by SIGKILL), and none after the next run;
@@ -39,7 +40,8 @@ enum class Backup {
 struct Contract {
   int exit_code = 1;
   Backup backup = Backup::previous;
-  // A part of each error line the run prints, in order; empty: none.
+  // A part of each error line the run prints, in order; empty: none. Parts
+  // joined with " && " must all be in that line, in that order.
   std::vector<std::string> errors{};
   bool recorded = true;        // one runs.jsonl line, with exit_code
   bool cleans_up = true;       // no temporary file right after the run
@@ -48,7 +50,8 @@ struct Contract {
 
 // What a faulted run must leave as it was.
 struct Before {
-  std::string dump;
+  std::string dump; // <db>.dump.sql
+  std::string zst;  // <db>.dump.sql.zst
   std::string files;
   std::string manifest;
   std::size_t runs = 0;
@@ -101,9 +104,10 @@ void expect_contract(const OdooScratch& odoo, RunKind kind, const Before& before
 // the marker is gone.
 void expect_cold_recover_starts_odoo(const OdooScratch& odoo);
 
-// The next run, free of the fault: exit 0, nothing left behind, one line,
-// a backup that verifies and restores to the database as of its snapshot.
-void expect_next_run_clean(OdooScratch& odoo, RunKind kind);
+// The next run, free of the fault and in the row's compression `mode`
+// (e.g. --compression zstd): exit 0, nothing left behind, one line, a backup
+// that verifies and restores to the database as of its snapshot.
+void expect_next_run_clean(OdooScratch& odoo, RunKind kind, const Args& mode = {});
 
 // The error lines (<0> to <3>) of a run's stderr.
 [[nodiscard]] std::vector<std::string> error_lines(const std::string& err);

@@ -60,6 +60,11 @@ const Args k_pg_dump_held{"--pg-dump", wrapper("pg_dump-slow").string()};
 const Env k_held_env{"ODBOX_SLOW_UNTIL={SCRATCH}/release"};
 const Args k_rsync_failing{"--rsync", wrapper("rsync-failing").string()};
 
+// The phase, the file and the disk, in one line.
+constexpr const char* k_zstd_dump_disk_full =
+    "writing the dump failed: write && .dump.sql.zst.tmp. && No space left on device && "
+    "the previous dump is kept unchanged";
+
 Contract failed(std::vector<std::string> errors) {
   return {.exit_code = 1, .errors = std::move(errors)};
 }
@@ -168,6 +173,35 @@ std::vector<FaultRow> other_rows() {
        .at_point = fill_and_release,
        .after = free_space,
        .expect = failed({"writing the dump failed"}),
+       .needs = Needs::tmpfs_area},
+      // The same with the dump compressed: the disk is full before pg_dump
+      // writes its first byte, however small its compressed output.
+      {.name = "disk_full_writing_the_zstd_dump_in_one_thread",
+       .args = k_pg_dump_held,
+       .mode = {"--compression", "zstd:3", "--compression-threads", "0"},
+       .env = k_held_env,
+       .point = "file_list.read",
+       .at_point = fill_and_release,
+       .after = free_space,
+       .expect = failed({k_zstd_dump_disk_full}),
+       .needs = Needs::tmpfs_area},
+      {.name = "disk_full_writing_the_zstd_dump_with_workers",
+       .args = k_pg_dump_held,
+       .mode = {"--compression", "zstd:3", "--compression-threads", "2"},
+       .env = k_held_env,
+       .point = "file_list.read",
+       .at_point = fill_and_release,
+       .after = free_space,
+       .expect = failed({k_zstd_dump_disk_full}),
+       .needs = Needs::tmpfs_area},
+      // Switching from plain to zstd: the plain dump stays, no .zst appears.
+      {.name = "disk_full_writing_the_first_zstd_dump",
+       .args = {"--pg-dump", wrapper("pg_dump-slow").string(), "--compression", "zstd"},
+       .env = k_held_env,
+       .point = "file_list.read",
+       .at_point = fill_and_release,
+       .after = free_space,
+       .expect = failed({k_zstd_dump_disk_full}),
        .needs = Needs::tmpfs_area},
       {.name = "disk_full_writing_the_file_list",
        .args = k_pg_dump_held,

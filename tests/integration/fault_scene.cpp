@@ -259,7 +259,7 @@ void run_fault_row(const FaultRow& row, RunKind kind) {
     GTEST_SKIP() << e.what();
   }
   OdooScratch& odoo = scene->odoo();
-  const auto previous = run_through(odoo, kind, {}, {});
+  const auto previous = run_through(odoo, kind, row.mode, {});
   ASSERT_EQ(previous.exit_code, 0) << "the previous backup: " << previous.err;
   // Odoo changes the database, so that a new dump would differ; outside a
   // full disk, a new file and files gone give rsync and the prune work.
@@ -273,7 +273,7 @@ void run_fault_row(const FaultRow& row, RunKind kind) {
     ASSERT_FALSE(::testing::Test::HasFatalFailure()) << "setting up the fault";
   }
   const Before before = take_before(odoo);
-  Args args;
+  Args args = row.mode;
   for (const auto& a : row.args) {
     args.push_back(scene->substitute(a));
   }
@@ -304,7 +304,7 @@ void run_fault_row(const FaultRow& row, RunKind kind) {
   if (row.expect.odoo_left_down) {
     expect_cold_recover_starts_odoo(odoo);
   }
-  expect_next_run_clean(odoo, kind);
+  expect_next_run_clean(odoo, kind, row.mode);
 }
 
 } // namespace odbox::it

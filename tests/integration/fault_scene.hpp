@@ -27,7 +27,10 @@ enum class Needs {
 struct FaultRow {
   std::string name{};
   Args args{}; // added to the run's command line; "{SCRATCH}" is the scratch directory
-  Env env{};   // added to its environment; "{SCRATCH}" as in args
+  // Added to every run of the row (the previous backup, the faulted run and
+  // the next): the dump's compression, e.g. {"--compression", "zstd"}.
+  Args mode{};
+  Env env{};                    // added to its environment; "{SCRATCH}" as in args
   std::string point{};          // the test point the run stops at; empty: it runs through
   int signal = 0;               // sent there (0: none)
   SceneStep before = nullptr;   // after the previous backup, before the run
