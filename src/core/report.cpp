@@ -85,6 +85,8 @@ nlohmann::json RunReport::make_record(int exit_code) const {
     if (e.manifest) {
       d["dump_bytes"] = e.manifest->dump_bytes;
       d["dump_sha256"] = e.manifest->dump_sha256;
+      d["dump_compression"] = e.manifest->dump_compression;
+      d["dump_plain_bytes"] = e.manifest->dump_plain_bytes;
       d["referenced_files"] = e.manifest->referenced_files;
       d["missing_files"] = e.manifest->missing_count;
       d["lost_from_live_files"] = e.manifest->lost_from_live_count;

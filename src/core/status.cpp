@@ -12,6 +12,9 @@
 namespace odbox::core {
 namespace {
 
+// One line of the status table (the header's too).
+constexpr const char* k_status_row = "%-20s %-5s %-25s %-13s %-25s %-14s %15s %8s %9s\n";
+
 std::optional<double> age_of(const nlohmann::json& record) {
   const auto finished = util::parse_rfc3339(record.value("finished_at", ""));
   if (!finished) {
@@ -93,9 +96,8 @@ std::vector<StatusEntry> read_status(const BackupArea& area,
 std::string format_status(const std::vector<StatusEntry>& entries) {
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-20s %-5s %-25s %-13s %-25s %-14s %10s %8s %9s\n",
-                "DATABASE", "KIND", "LAST RUN", "RESULT", "LAST SUCCESS", "AGE", "DUMP",
-                "MISSING", "DOWNTIME");
+  std::snprintf(line, sizeof line, k_status_row, "DATABASE", "KIND", "LAST RUN", "RESULT",
+                "LAST SUCCESS", "AGE", "DUMP", "MISSING", "DOWNTIME");
   out += line;
   for (const auto& e : entries) {
     const std::string age =
@@ -106,13 +108,16 @@ std::string format_status(const std::vector<StatusEntry>& entries) {
     std::string downtime = "-";
     if (e.last_success) {
       dump = util::format_bytes(e.last_success->value("dump_bytes", std::uint64_t{0}));
+      if (const auto mode = e.last_success->value("dump_compression", "none");
+          mode != "none") {
+        dump += " " + mode;
+      }
       if (e.last_success->contains("downtime_seconds")) {
         downtime = util::format_duration(std::chrono::duration<double>(
             (*e.last_success)["downtime_seconds"].get<double>()));
       }
     }
-    std::snprintf(line, sizeof line, "%-20s %-5s %-25s %-13s %-25s %-14s %10s %8s %9s\n",
-                  e.database.c_str(), e.kind.c_str(),
+    std::snprintf(line, sizeof line, k_status_row, e.database.c_str(), e.kind.c_str(),
                   cell(e.last_run, "finished_at").c_str(),
                   cell(e.last_run, "status").c_str(),
                   cell(e.last_success, "finished_at").c_str(), age.c_str(), dump.c_str(),

@@ -123,11 +123,15 @@ TEST_F(Compression, StatusShowsTheCompressedDump) {
   EXPECT_EQ(success["dump_bytes"], fs::file_size(zst()));
   EXPECT_EQ(success["dump_sha256"], odoo.manifest()["dump"]["sha256"]);
   EXPECT_NE(success["dump_sha256"], odoo.manifest()["dump"]["plain_sha256"]);
+  EXPECT_EQ(success["dump_compression"], "zstd");
+  EXPECT_EQ(success["dump_plain_bytes"], odoo.manifest()["dump"]["plain_bytes"]);
+  EXPECT_GT(success["dump_plain_bytes"].get<std::uint64_t>(), fs::file_size(zst()));
   const auto text = odoo.raw({"--basedir", odoo.basedir().string(), "status"});
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_NE(text.out.find(odoo.db()), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find(" " + odbox::util::format_bytes(fs::file_size(zst())) + " "),
-            std::string::npos)
+  EXPECT_NE(
+      text.out.find(" " + odbox::util::format_bytes(fs::file_size(zst())) + " zstd "),
+      std::string::npos)
       << text.out;
 }
 
