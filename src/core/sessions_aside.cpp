@@ -146,6 +146,9 @@ MovedAside not_moved(std::string why) {
 MovedAside swap_in_fresh(int parent, const SessionsPath& path, const std::string& aside,
                          const std::string& fresh) {
   const std::string shown = util::printable(path.parent + "/" + path.name);
+  // The checks are done: something mounted on the directory from here on
+  // makes the rename fail (EBUSY) rather than be seen as a mount point.
+  util::test_point("sessions.fresh_made");
   if (::renameat(parent, path.name.c_str(), parent, aside.c_str()) != 0) {
     const util::SysError error = util::sys_error("renameat", shown);
     (void)::unlinkat(parent, fresh.c_str(), AT_REMOVEDIR);

@@ -250,13 +250,15 @@ Outcome run_through(const OdooScratch& odoo, RunKind kind, const Args& extra,
 }
 
 StoppedRun::StoppedRun(const OdooScratch& odoo, RunKind kind, const Args& extra,
-                       const Env& env, const std::string& point)
+                       const Env& env, const std::string& point, const Args& launcher)
     : m_err_file(odoo.scratch() /
                  ("stderr-" + point + "-" + std::to_string(::time(nullptr)) + ".log")) {
   util::SpawnSpec spec;
-  // The shell only redirects stderr and becomes odbox-backup (same pid).
-  spec.argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"$ODBOX_TEST_STDERR\"",
-               tool_binary()};
+  // The shell only redirects stderr and becomes odbox-backup (same pid), as
+  // the launcher does.
+  spec.argv = {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>\"$ODBOX_TEST_STDERR\""};
+  spec.argv.insert(spec.argv.end(), launcher.begin(), launcher.end());
+  spec.argv.push_back(tool_binary());
   const Args args = run_args(odoo, kind, extra);
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   spec.env_set = odbox_test::env_list({odoo.pg().env(),

@@ -77,11 +77,13 @@ struct Outcome {
                                   const Args& extra, const Env& env);
 
 // A run started in the background that stops itself at test point `point`
-// (include/odbox/util/test_point.hpp), its stderr kept in a file.
+// (include/odbox/util/test_point.hpp), its stderr kept in a file. A
+// `launcher` (e.g. setpriv and its options) runs the tool, in the same
+// process.
 class StoppedRun {
 public:
   StoppedRun(const OdooScratch& odoo, RunKind kind, const Args& extra, const Env& env,
-             const std::string& point);
+             const std::string& point, const Args& launcher = {});
   // Whether it stopped at the point (false: it ended first, or took over 2 min).
   [[nodiscard]] bool reached() const { return m_reached; }
   // Sends `signal` (0: none) and lets it go on; waits for its end.

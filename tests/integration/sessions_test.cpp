@@ -3,7 +3,7 @@
 // once it runs again; in place where the move is not safe; what killed runs
 // left, finished by the next run.
 
-#include "harness.hpp"
+#include "sessions_scene.hpp"
 
 #include <array>
 #include <cerrno>
@@ -14,63 +14,9 @@
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 using namespace odbox::it;
-
-namespace {
-
-// The directories a run moved aside beside `sessions`, not yet deleted.
-std::vector<fs::path> moved_aside(const fs::path& sessions) {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::directory_iterator(sessions.parent_path())) {
-    if (e.path().filename().string().starts_with(".sessions.purge-")) {
-      out.push_back(e.path());
-    }
-  }
-  return out;
-}
-
-struct stat stat_of(const fs::path& path) {
-  struct stat st {};
-  EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;
-  return st;
-}
-
-// The arguments of `cold` for spawn_backup().
-std::vector<std::string> cold_args(const OdooScratch& odoo) {
-  return {"--systemctl", fake_systemctl(), "cold", "--marker-dir",
-          odoo.marker_dir().string()};
-}
-
-// Things the purge must delete by name only, or never reach: a link to a
-// file and one to a directory outside, a FIFO, a device node, a name with a
-// newline. Returns the outside directory, whose files must stay.
-fs::path plant_traps(const OdooScratch& odoo) {
-  const auto sessions = odoo.data_dir() / "sessions";
-  const auto outside = odoo.scratch() / "outside";
-  fs::create_directories(outside / "dir");
-  std::ofstream(outside / "keep.txt") << "precious";
-  std::ofstream(outside / "dir" / "keep2.txt") << "precious";
-  fs::create_symlink(outside / "keep.txt", sessions / "link-to-file");
-  fs::create_symlink(outside / "dir", sessions / "zz");
-  EXPECT_EQ(::mkfifo((sessions / "fifo").c_str(), 0600), 0);
-  EXPECT_EQ(::mknod((sessions / "null").c_str(), S_IFCHR | 0600, makedev(1, 3)), 0);
-  std::ofstream(sessions / "werkzeug_new\nline.sess") << "x";
-  return outside;
-}
-
-void expect_outside_intact(const fs::path& outside) {
-  EXPECT_EQ(read_file(outside / "keep.txt"), "precious");
-  EXPECT_EQ(read_file(outside / "dir" / "keep2.txt"), "precious");
-}
-
-int exit_code_of(odbox::util::ExitStatus status) {
-  return status.signal != 0 ? 128 + status.signal : status.code;
-}
-
-} // namespace
 
 // The run stops itself at the first unlink of the renamed tree: Odoo runs
 // again by then, writes into the fresh directory, and the run's exit waits

@@ -32,6 +32,8 @@
 //   cold.odoo_started     cold, Odoo started again, the dumps not yet started
 //   sessions.while_stopped  SessionsCleanup::while_stopped, Odoo stopped,
 //                           nothing done with the sessions yet
+//   sessions.fresh_made     move_sessions_aside, the checks passed and the
+//                           fresh directory made, the old one not yet renamed
 //   sessions.moved_aside    move_sessions_aside, between the rename aside and
 //                           the fresh directory's rename into place (no
 //                           sessions directory at all)
