@@ -23,6 +23,10 @@ namespace {
 constexpr std::array k_acl_attributes{"system.posix_acl_access",
                                       "system.posix_acl_default"};
 
+// The name a fresh directory has until it is renamed into place: the
+// moved-aside name with this after it.
+constexpr std::string_view k_fresh_suffix = ".fresh";
+
 // The sessions directory as its parent and its name there.
 struct SessionsPath {
   std::string parent;
@@ -138,6 +142,17 @@ void sync_parent(int parent, const SessionsPath& path) {
   }
 }
 
+// Removes a fresh directory that was not renamed into place (it is empty:
+// nothing but this tool knows its name). Where the parent refuses removals
+// (chattr +a, a sticky bit), it stays, and the next run tries again.
+void remove_fresh(int parent, const SessionsPath& path, const std::string& name) {
+  if (::unlinkat(parent, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    spdlog::warn(
+        "sessions: {}; remove that empty directory by hand",
+        util::sys_error("rmdir", util::printable(path.parent + "/" + name)).message());
+  }
+}
+
 MovedAside not_moved(std::string why) {
   return {.aside = std::nullopt, .not_moved_because = std::move(why)};
 }
@@ -151,11 +166,12 @@ MovedAside swap_in_fresh(int parent, const SessionsPath& path, const std::string
   util::test_point("sessions.fresh_made");
   if (::renameat(parent, path.name.c_str(), parent, aside.c_str()) != 0) {
     const util::SysError error = util::sys_error("renameat", shown);
-    (void)::unlinkat(parent, fresh.c_str(), AT_REMOVEDIR);
+    remove_fresh(parent, path, fresh);
     return not_moved("it cannot be renamed (" + error.message() + ")");
   }
   // Killed here, the run leaves no sessions directory: cold-recover makes
-  // one before it starts Odoo, and the next run deletes both leftovers.
+  // one before it starts Odoo, and the next run deletes both leftovers (the
+  // fresh one by name, as it is empty).
   util::test_point("sessions.moved_aside");
   if (::renameat(parent, fresh.c_str(), parent, path.name.c_str()) != 0) {
     const util::SysError error = util::sys_error("renameat", util::printable(fresh));
@@ -164,7 +180,7 @@ MovedAside swap_in_fresh(int parent, const SessionsPath& path, const std::string
                      error.message() + ") nor move the old one back: rename " +
                      util::printable(path.parent + "/" + aside) + " back to " + shown);
     }
-    (void)::unlinkat(parent, fresh.c_str(), AT_REMOVEDIR);
+    remove_fresh(parent, path, fresh);
     return not_moved("a fresh directory cannot take its place (" + error.message() + ")");
   }
   sync_parent(parent, path);
@@ -208,7 +224,7 @@ MovedAside move_sessions_aside(const fs::path& dir, const std::string& run_id) {
     return not_moved("it is a mount point");
   }
   const std::string aside = path.aside_prefix() + run_id;
-  const std::string fresh = aside + ".fresh";
+  const std::string fresh = aside + std::string(k_fresh_suffix);
   if (auto made = make_dir_like(parent->get(), fresh, fd->get(), st,
                                 util::printable(path.parent + "/" + fresh));
       !made) {
@@ -246,7 +262,9 @@ std::vector<fs::path> moved_aside_dirs(const fs::path& dir) {
     if (!*more) {
       break;
     }
-    if (entry.name.starts_with(prefix)) {
+    if (entry.name.starts_with(prefix) && entry.name.ends_with(k_fresh_suffix)) {
+      remove_fresh(parent->get(), path, std::string(entry.name));
+    } else if (entry.name.starts_with(prefix)) {
       names.emplace_back(entry.name);
     }
   }

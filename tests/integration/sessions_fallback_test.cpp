@@ -8,10 +8,12 @@
 #include "odbox/util/time.hpp"
 #include "sessions_scene.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <iterator>
 #include <linux/fs.h>
 #include <ostream>
 #include <sys/ioctl.h>
@@ -35,6 +37,9 @@ struct FallbackRow {
   // `because_starts` and ends with `because_ends` ("{DATA}": the data dir).
   const char* because_starts;
   const char* because_ends;
+  // The parent refuses removals too: the fresh directory stays, with a
+  // warning that says to remove it by hand.
+  bool fresh_stays = false;
 };
 
 void PrintTo(const FallbackRow& row, std::ostream* os) {
@@ -103,15 +108,15 @@ void data_dir_of_another_user(const OdooScratch& odoo, Undo&) {
   ASSERT_EQ(::chmod(odoo.data_dir().c_str(), 0755), 0) << std::strerror(errno);
 }
 
-// chattr +i on the data dir: no entry can be added to it, not even by root
-// (EPERM); the sessions directory in it is not immutable.
-void immutable_data_dir(const OdooScratch& odoo, Undo& undo) {
+// Sets or clears an inode flag of the data dir (what chattr +i / +a do),
+// cleared again by `undo`; skips the test where the file system has none.
+void flag_data_dir(const OdooScratch& odoo, Undo& undo, int flag, const char* chattr) {
   const auto dir = odoo.data_dir();
-  const auto set_flags = [dir](bool immutable) {
+  const auto set_flag = [dir, flag](bool on) {
     const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int flags = 0;
     bool ok = fd >= 0 && ::ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
-    flags = immutable ? (flags | FS_IMMUTABLE_FL) : (flags & ~FS_IMMUTABLE_FL);
+    flags = on ? (flags | flag) : (flags & ~flag);
     ok = ok && ::ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
     const int err = errno;
     if (fd >= 0) {
@@ -120,11 +125,23 @@ void immutable_data_dir(const OdooScratch& odoo, Undo& undo) {
     errno = err;
     return ok;
   };
-  if (!set_flags(true)) {
-    GTEST_SKIP() << "cannot make " << dir
-                 << " immutable (chattr +i): " << std::strerror(errno);
+  if (!set_flag(true)) {
+    GTEST_SKIP() << "cannot set " << chattr << " on " << dir << ": "
+                 << std::strerror(errno);
   }
-  undo.add([set_flags] { (void)set_flags(false); });
+  undo.add([set_flag] { (void)set_flag(false); });
+}
+
+// chattr +i on the data dir: no entry can be added to it, not even by root
+// (EPERM); the sessions directory in it is not immutable.
+void immutable_data_dir(const OdooScratch& odoo, Undo& undo) {
+  flag_data_dir(odoo, undo, FS_IMMUTABLE_FL, "chattr +i");
+}
+
+// chattr +a on the data dir: entries may be added (the fresh directory is
+// made) but none removed or renamed away (EPERM), not even by root.
+void append_only_data_dir(const OdooScratch& odoo, Undo& undo) {
+  flag_data_dir(odoo, undo, FS_APPEND_FL, "chattr +a");
 }
 
 const FallbackRow k_rows[] = {
@@ -158,7 +175,38 @@ const FallbackRow k_rows[] = {
      {},
      "no fresh directory can be made like it (mkdirat {DATA}/.sessions.purge-",
      ".fresh: Operation not permitted)"},
+    {"rename_eperm_parent_append_only",
+     "sessions.while_stopped",
+     append_only_data_dir,
+     nullptr,
+     {},
+     "it cannot be renamed (renameat {DATA}/sessions: Operation not permitted)",
+     "",
+     true},
 };
+
+// The fresh directory an append-only parent kept: one, empty, and a warning
+// that names it and says what to do.
+void expect_fresh_kept(const OdooScratch& odoo, const std::vector<std::string>& before,
+                       const std::string& err) {
+  std::vector<std::string> added;
+  std::ranges::set_difference(names_in(odoo.data_dir()), before,
+                              std::back_inserter(added));
+  ASSERT_EQ(added.size(), 1U) << err;
+  EXPECT_TRUE(added[0].starts_with(".sessions.purge-") && added[0].ends_with(".fresh"))
+      << added[0];
+  EXPECT_TRUE(fs::is_empty(odoo.data_dir() / added[0]));
+  // Once when the rename fails, and again when the purge after the restart
+  // looks for what earlier runs left.
+  const auto warnings = lines_with(err, "; remove that empty directory by hand");
+  ASSERT_FALSE(warnings.empty()) << err;
+  EXPECT_LE(warnings.size(), 2U) << err;
+  for (const auto& warning : warnings) {
+    EXPECT_EQ(warning, "<4>sessions: rmdir " + (odoo.data_dir() / added[0]).string() +
+                           ": Operation not permitted; remove that empty directory by "
+                           "hand");
+  }
+}
 
 void expect_reason(const std::string& text, const std::string& starts,
                    const std::string& ends) {
@@ -228,8 +276,12 @@ TEST_P(ColdSessionsFallback, WarnsWhyAndDeletesInPlaceWhileOdooIsStopped) {
   }
   expect_outside_intact(outside);
   EXPECT_TRUE(fs::is_symlink(sessions / "zz")) << "links are left where they were";
-  EXPECT_EQ(names_in(odoo.data_dir()), data_dir_names) << "the data dir changed";
-  EXPECT_TRUE(moved_aside(sessions).empty());
+  if (row.fresh_stays) {
+    expect_fresh_kept(odoo, data_dir_names, outcome.err);
+  } else {
+    EXPECT_EQ(names_in(odoo.data_dir()), data_dir_names) << "the data dir changed";
+    EXPECT_TRUE(moved_aside(sessions).empty());
+  }
   const struct stat dir_after = stat_of(sessions);
   EXPECT_EQ(dir_after.st_ino, dir_before.st_ino) << "not the same directory";
   EXPECT_EQ(dir_after.st_mode, dir_before.st_mode);
