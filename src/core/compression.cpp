@@ -9,11 +9,20 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdexcept>
 #include <unistd.h>
 #include <vector>
 
 namespace odbox::core {
+
+int default_compression_threads() noexcept {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  const int count =
+      ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+  return count > 2 ? 1 : 0;
+}
 
 void parse_compression(std::string_view text, const std::string& option,
                        DumpCompression& into) {

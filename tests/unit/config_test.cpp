@@ -3,6 +3,7 @@
 #include "test_dir.hpp"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/stat.h>
 
 using odbox::core::Config;
@@ -330,4 +331,24 @@ TEST(SettingRange, ParsesWholeNumbersInRangeOnly) {
   EXPECT_EQ(range.describe(), "a whole number of seconds from 0 (no limit) to 86400");
   EXPECT_EQ(odbox::core::k_stop_timeout_range.describe(),
             "a whole number of seconds from 1 to 3600");
+}
+
+// Without --compression-threads a run on one or two CPUs compresses in the
+// dump's thread; the CPUs are those its affinity allows.
+TEST(Config, CompressionWorkersFollowTheRunsCpus) {
+  cpu_set_t saved;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof saved, &saved), 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (std::size_t cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &saved)) {
+      CPU_SET(cpu, &one);
+      break;
+    }
+  }
+  ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
+  const int on_one = odbox::core::DumpCompression{}.threads;
+  ASSERT_EQ(::sched_setaffinity(0, sizeof saved, &saved), 0);
+  EXPECT_EQ(on_one, 0);
+  EXPECT_EQ(odbox::core::DumpCompression{}.threads, CPU_COUNT(&saved) > 2 ? 1 : 0);
 }

@@ -11,13 +11,22 @@
 
 namespace odbox::core {
 
+// zstd workers for a run that does not name them: none on one or two CPUs
+// (the run's CPUs, as its affinity allows), one on more. A worker is what
+// turns on rsyncable mode, and rsyncable mode doubles the compressor's CPU
+// time: on two cores, shared with pg_dump and its backend, that made a hot
+// run slower than a plain one, while zstd in the dump's own thread kept
+// pace with pg_dump (bench/run, compression).
+[[nodiscard]] int default_compression_threads() noexcept;
+
 // How the dump is stored: plain SQL (<db>.dump.sql) or one zstd stream of
 // it (<db>.dump.sql.zst).
 struct DumpCompression {
   enum class Method { none, zstd };
   Method method = Method::none;
   int level = 3;
-  int threads = 1; // zstd's worker threads (0: none, and no rsyncable mode)
+  int threads =
+      default_compression_threads(); // zstd's workers (0: none, no rsyncable mode)
 
   [[nodiscard]] bool compressed() const { return method == Method::zstd; }
   // "none" | "zstd", as the manifest records it.
