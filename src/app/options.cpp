@@ -111,10 +111,9 @@ void add_run_options(CLI::App& cmd, SettingFlags& flags) {
                      std::to_string(core::k_zstd_min_level) + "-" +
                      std::to_string(core::k_zstd_max_level) + ", default 3)")
       ->type_name("METHOD");
-  cmd.add_option(
-         "--compression-threads", flags.compression_threads,
-         "zstd workers (" + range_help(core::k_compression_threads_range) +
-             "; default 0 on 1-2 CPUs, 1 on more; 1 or more turns on rsyncable mode)")
+  cmd.add_option("--compression-threads", flags.compression_threads,
+                 "zstd workers (" + range_help(core::k_compression_threads_range) +
+                     "; default 0 on 1-2 CPUs, else 1)")
       ->type_name("N")
       ->check(in_range(core::k_compression_threads_range));
 }
