@@ -234,7 +234,8 @@ MovedAside move_sessions_aside(const fs::path& dir, const std::string& run_id) {
   return swap_in_fresh(parent->get(), path, aside, fresh);
 }
 
-std::vector<fs::path> moved_aside_dirs(const fs::path& dir) {
+std::vector<fs::path> moved_aside_dirs(const fs::path& dir,
+                                       std::string_view this_run_id) {
   const SessionsPath path = split(dir);
   auto parent = open_parent(path);
   if (!parent) {
@@ -248,6 +249,9 @@ std::vector<fs::path> moved_aside_dirs(const fs::path& dir) {
     throw RunError(parent_id.error().message());
   }
   const std::string prefix = path.aside_prefix();
+  const std::string own_fresh = this_run_id.empty() ? std::string()
+                                                    : prefix + std::string(this_run_id) +
+                                                          std::string(k_fresh_suffix);
   std::vector<std::string> names;
   util::DirReader reader(64 * 1024);
   reader.start(parent->get());
@@ -263,7 +267,9 @@ std::vector<fs::path> moved_aside_dirs(const fs::path& dir) {
       break;
     }
     if (entry.name.starts_with(prefix) && entry.name.ends_with(k_fresh_suffix)) {
-      remove_fresh(parent->get(), path, std::string(entry.name));
+      if (entry.name != own_fresh) {
+        remove_fresh(parent->get(), path, std::string(entry.name));
+      }
     } else if (entry.name.starts_with(prefix)) {
       names.emplace_back(entry.name);
     }

@@ -122,7 +122,7 @@ private:
     const std::uint64_t files_before = m_purged.files_removed;
     const std::uint64_t bytes_before = m_purged.bytes_removed;
     try {
-      for (const std::filesystem::path& aside : moved_aside_dirs(m_dir)) {
+      for (const std::filesystem::path& aside : moved_aside_dirs(m_dir, m_run_id)) {
         if (aside != m_aside) {
           ++m_purged.leftovers;
           spdlog::info("sessions: deleting {}, left by an earlier run",

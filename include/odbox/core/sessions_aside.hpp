@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace odbox::core {
@@ -42,8 +43,12 @@ MovedAside move_sessions_aside(const std::filesystem::path& dir,
 // The directories beside `dir` named `.<name>.purge-*`: moved aside by a run
 // and not yet deleted (a killed run's, or this run's), oldest first. Only
 // real directories on the parent's file system; anything else so named is
-// left alone, with a warning. Throws RunError if the parent cannot be read.
-std::vector<std::filesystem::path> moved_aside_dirs(const std::filesystem::path& dir);
+// left alone, with a warning. Fresh directories earlier runs left (empty,
+// named `.<name>.purge-<run>.fresh`) are removed on the way; that of
+// `this_run_id`, which its own move already tried to remove, is not.
+// Throws RunError if the parent cannot be read.
+std::vector<std::filesystem::path> moved_aside_dirs(const std::filesystem::path& dir,
+                                                    std::string_view this_run_id = {});
 
 // Deletes a directory that was moved aside: its session files with
 // purge_sessions() (`threads` as there), then what is left in it (files
