@@ -1,11 +1,14 @@
 #include "harness.hpp"
 
+#include "odbox/util/digest.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <gtest/gtest.h>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 
 namespace odbox::it {
@@ -229,6 +232,40 @@ RunOutput OdooScratch::cold(const std::vector<std::string>& args,
                                 marker_dir().string()};
   full.insert(full.end(), args.begin(), args.end());
   return backup(full, odbox_test::env_list({systemctl_env(), env}));
+}
+
+std::string sha1_of(const fs::path& file) {
+  return util::file_digest(file.string(), util::Digest::Kind::sha1);
+}
+
+void expect_copy_of(const OdooScratch& odoo, const std::string& copy,
+                    std::map<std::string, std::string> source) {
+  auto restored = odoo.digests(copy);
+  if (source.contains("ir_config_parameter")) {
+    EXPECT_NE(restored["ir_config_parameter"], source.at("ir_config_parameter"))
+        << copy << " kept the identity of its source";
+  }
+  restored.erase("ir_config_parameter");
+  source.erase("ir_config_parameter");
+  EXPECT_EQ(restored, source) << copy;
+
+  const auto rows =
+      odoo.sql_in(copy, "SELECT DISTINCT store_fname || '|' || checksum FROM "
+                        "ir_attachment WHERE store_fname <> '' ORDER BY 1");
+  std::istringstream lines(rows);
+  std::size_t files = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto bar = line.find('|');
+    const auto file = odoo.data_dir() / "filestore" / copy / line.substr(0, bar);
+    ASSERT_TRUE(fs::is_regular_file(file)) << file;
+    EXPECT_EQ(sha1_of(file), line.substr(bar + 1)) << file;
+    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << file;
+    ++files;
+  }
+  EXPECT_EQ(files, odoo.referenced_files(copy).size()) << copy;
+  EXPECT_GT(files, 0U) << copy << " references no file";
 }
 
 } // namespace odbox::it

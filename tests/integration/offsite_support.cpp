@@ -287,8 +287,4 @@ std::size_t replace_attachment(const OdooScratch& odoo, int id) {
   return size;
 }
 
-std::string sha1_of(const fs::path& file) {
-  return util::file_digest(file.string(), util::Digest::Kind::sha1);
-}
-
 } // namespace odbox::it

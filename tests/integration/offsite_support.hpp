@@ -95,7 +95,4 @@ std::vector<int> add_attachments(const OdooScratch& odoo, int count, std::size_t
 // one deleted from the live store, as Odoo's GC would). Returns its bytes.
 std::size_t replace_attachment(const OdooScratch& odoo, int id);
 
-// sha1 hex of a file.
-std::string sha1_of(const fs::path& file);
-
 } // namespace odbox::it

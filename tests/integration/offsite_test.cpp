@@ -6,7 +6,6 @@
 
 #include <fstream>
 #include <gtest/gtest.h>
-#include <sstream>
 #include <thread>
 
 using namespace odbox::it;
@@ -54,38 +53,6 @@ struct DropAtEnd {
   std::string db;
   ~DropAtEnd() { run({"dropdb", "--if-exists", db}, odoo.pg().env()); }
 };
-
-// Every file the restored database references is in its file store, with
-// its sha1 and mode 0600.
-void expect_restored_files(const OdooScratch& odoo, const std::string& copy) {
-  const auto rows =
-      odoo.sql_in(copy, "SELECT DISTINCT store_fname || '|' || checksum FROM "
-                        "ir_attachment WHERE store_fname <> '' ORDER BY 1");
-  std::istringstream lines(rows);
-  std::size_t files = 0;
-  for (std::string line; std::getline(lines, line);) {
-    const auto bar = line.find('|');
-    const auto file = odoo.data_dir() / "filestore" / copy / line.substr(0, bar);
-    ASSERT_TRUE(fs::is_regular_file(file)) << file;
-    EXPECT_EQ(sha1_of(file), line.substr(bar + 1)) << file;
-    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
-              fs::perms::owner_read | fs::perms::owner_write)
-        << file;
-    ++files;
-  }
-  EXPECT_EQ(files, odoo.referenced_files(copy).size());
-  EXPECT_GT(files, 50U);
-}
-
-// The restored tables equal `expected`, but for the identity a copy gets
-// anew (database.uuid, secret, create date).
-void expect_restored_tables(const OdooScratch& odoo, const std::string& copy,
-                            std::map<std::string, std::string> expected) {
-  auto restored = odoo.digests(copy);
-  restored.erase("ir_config_parameter");
-  expected.erase("ir_config_parameter");
-  EXPECT_EQ(restored, expected);
-}
 
 class OffsiteRoundTrip : public ::testing::TestWithParam<Backend> {};
 
@@ -138,9 +105,7 @@ TEST_P(OffsiteRoundTrip, TheFirstGenerationRestoresAsANewDatabase) {
                                   "--target-db", copy, "--staging", staging.string()}));
   ASSERT_EQ(out.exit_code, 0) << out.err;
   EXPECT_FALSE(fs::exists(staging)) << "the staging directory is removed";
-  expect_restored_tables(odoo, copy, first);
-
-  expect_restored_files(odoo, copy);
+  expect_copy_of(odoo, copy, first);
 
   // And the newest generation checks as an area copy.
   out = odoo.backup(offsite.args({"offsite", "check", "--read-data-subset", "100%"}));
@@ -178,8 +143,7 @@ TEST(Offsite, ACompressedGenerationRestoresAfterTheAreaWentBackToPlain) {
       {"restore", "--from-offsite", compressed["snapshot_id"].get<std::string>(),
        "--target-db", copy, "--staging", (odoo.scratch() / "staging").string()}));
   ASSERT_EQ(out.exit_code, 0) << out.err;
-  expect_restored_tables(odoo, copy, packed_digests);
-  expect_restored_files(odoo, copy);
+  expect_copy_of(odoo, copy, packed_digests);
 }
 
 TEST(Offsite, DedupNoChangePushAndOnePercentOfAttachments) {
