@@ -234,10 +234,6 @@ RunOutput OdooScratch::cold(const std::vector<std::string>& args,
   return backup(full, odbox_test::env_list({systemctl_env(), env}));
 }
 
-std::string sha1_of(const fs::path& file) {
-  return util::file_digest(file.string(), util::Digest::Kind::sha1);
-}
-
 void expect_copy_of(const OdooScratch& odoo, const std::string& copy,
                     std::map<std::string, std::string> source) {
   auto restored = odoo.digests(copy);
@@ -258,14 +254,16 @@ void expect_copy_of(const OdooScratch& odoo, const std::string& copy,
     const auto bar = line.find('|');
     const auto file = odoo.data_dir() / "filestore" / copy / line.substr(0, bar);
     ASSERT_TRUE(fs::is_regular_file(file)) << file;
-    EXPECT_EQ(sha1_of(file), line.substr(bar + 1)) << file;
+    EXPECT_EQ(util::file_digest(file.string(), util::Digest::Kind::sha1),
+              line.substr(bar + 1))
+        << file;
     EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
               fs::perms::owner_read | fs::perms::owner_write)
         << file;
     ++files;
   }
   EXPECT_EQ(files, odoo.referenced_files(copy).size()) << copy;
-  EXPECT_GT(files, 0U) << copy << " references no file";
+  EXPECT_GT(files, 50U) << copy;
 }
 
 } // namespace odbox::it

@@ -148,14 +148,12 @@ private:
   bool m_service = false;
 };
 
-// SHA-1 of a file's content, as Odoo's ir_attachment.checksum holds it.
-std::string sha1_of(const fs::path& file);
-
 // A copy restored under a new name (restore --target-db, from the area or
 // from off site) equals its source: its tables have the `source` digests but
 // for the identity a copy gets anew (ir_config_parameter: database.uuid,
 // secret, create date), and every file it references is in its own file
-// store, with the checksum its row records and mode 0600.
+// store, with the checksum its row records and mode 0600. The copy comes
+// from a scratch Odoo with the default attachments: more than 50 files.
 void expect_copy_of(const OdooScratch& odoo, const std::string& copy,
                     std::map<std::string, std::string> source);
 
