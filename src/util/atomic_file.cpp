@@ -40,12 +40,17 @@ SysResult<AtomicFile> AtomicFile::create(const std::filesystem::path& target,
 AtomicFile::AtomicFile(UniqueFd fd, std::filesystem::path temp,
                        std::filesystem::path target, Options options)
     : m_fd(std::move(fd)), m_temp(std::move(temp)), m_target(std::move(target)),
-      m_options(options) {}
+      m_options(options) {
+  if (m_options.drop_cache) {
+    m_direct = DirectOutput::enable(m_fd.get());
+  }
+}
 
 AtomicFile::AtomicFile(AtomicFile&& other) noexcept
     : m_fd(std::move(other.m_fd)), m_temp(std::move(other.m_temp)),
       m_target(std::move(other.m_target)), m_options(other.m_options),
       m_size(other.m_size), m_synced(other.m_synced), m_started(other.m_started),
+      m_direct(std::move(other.m_direct)),
       m_committed(std::exchange(other.m_committed, true)) {}
 
 AtomicFile& AtomicFile::operator=(AtomicFile&& other) noexcept {
@@ -58,6 +63,7 @@ AtomicFile& AtomicFile::operator=(AtomicFile&& other) noexcept {
     m_size = other.m_size;
     m_synced = other.m_synced;
     m_started = other.m_started;
+    m_direct = std::move(other.m_direct);
     m_committed = std::exchange(other.m_committed, true);
   }
   return *this;
@@ -76,6 +82,13 @@ void AtomicFile::discard() noexcept {
 }
 
 SysResult<void> AtomicFile::write(const void* data, std::size_t size) {
+  if (m_direct) {
+    if (!m_direct->write(data, size)) {
+      return std::unexpected(sys_error("write", m_temp.string()));
+    }
+    m_size += size;
+    return {};
+  }
   if (!write_all(m_fd.get(), data, size)) {
     return std::unexpected(sys_error("write", m_temp.string()));
   }
@@ -109,10 +122,15 @@ void AtomicFile::writeback(bool final) noexcept {
 }
 
 SysResult<void> AtomicFile::sync() {
+  if (m_direct && !m_direct->finish()) {
+    return std::unexpected(sys_error("write", m_temp.string()));
+  }
   if (::fsync(m_fd.get()) != 0) {
     return std::unexpected(sys_error("fsync", m_temp.string()));
   }
-  if (m_options.drop_cache) {
+  if (m_direct) {
+    ::posix_fadvise(m_fd.get(), 0, 0, POSIX_FADV_DONTNEED); // the tail went through it
+  } else if (m_options.drop_cache) {
     writeback(true);
   }
   return {};

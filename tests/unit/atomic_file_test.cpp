@@ -1,19 +1,47 @@
 #include "odbox/util/atomic_file.hpp"
 #include "test_dir.hpp"
 
+#include <algorithm>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <system_error>
+#include <unistd.h>
+#include <vector>
 
 using odbox::test::read_text;
 using odbox::test::ScratchDir;
 using odbox::test::write_text;
 using odbox::util::AtomicFile;
 using odbox::util::commit_together;
+using odbox::util::UniqueFd;
 
 namespace {
 std::size_t entries(const std::filesystem::path& dir) {
   return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir),
                                                 std::filesystem::directory_iterator()));
+}
+
+// Pages of `path` in the page cache (mincore over a mapping, which reads nothing).
+std::size_t cached_pages(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const auto size = std::filesystem::file_size(path);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
+  if (map == MAP_FAILED) {
+    throw std::system_error(errno, std::generic_category(), "mmap");
+  }
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((size + page - 1) / page);
+  const int rc = ::mincore(map, size, resident.data());
+  ::munmap(map, size);
+  if (rc != 0) {
+    throw std::system_error(errno, std::generic_category(), "mincore");
+  }
+  return static_cast<std::size_t>(std::count_if(
+      resident.begin(), resident.end(), [](unsigned char c) { return (c & 1U) != 0; }));
 }
 } // namespace
 
@@ -61,6 +89,30 @@ TEST(AtomicFile, LargeStreamWithCacheDropping) {
   EXPECT_EQ(file->size(), 20U << 20U);
   ASSERT_TRUE(file->commit());
   EXPECT_EQ(std::filesystem::file_size(target), 20U << 20U);
+}
+
+TEST(AtomicFile, CacheDroppingKeepsUnevenWritesExactAndNoneOfThemCached) {
+  ScratchDir dir;
+  struct statfs fs {};
+  ASSERT_EQ(::statfs(dir.path().c_str(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) {
+    GTEST_SKIP() << "on tmpfs the page cache is where the file lives";
+  }
+  const auto target = dir.path() / "big";
+  auto file = AtomicFile::create(target, {.drop_cache = true});
+  ASSERT_TRUE(file);
+  std::string expected;
+  for (std::size_t i = 0; expected.size() < (20U << 20U); ++i) {
+    // 1 byte to 1 MiB, seldom a whole number of pages
+    const std::string piece((i * 7919U) % (1U << 20U) + 1,
+                            static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(file->write(piece));
+    expected += piece;
+  }
+  EXPECT_EQ(file->size(), expected.size());
+  ASSERT_TRUE(file->commit());
+  EXPECT_EQ(cached_pages(target), 0U);
+  EXPECT_EQ(read_text(target), expected);
 }
 
 TEST(AtomicFile, TempPrefixIdentifiesLeftovers) {

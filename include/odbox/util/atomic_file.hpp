@@ -1,5 +1,6 @@
 #pragma once
 
+#include "odbox/util/direct_output.hpp"
 #include "odbox/util/fd.hpp"
 #include "odbox/util/sys_error.hpp"
 
@@ -19,8 +20,10 @@ class AtomicFile {
 public:
   // Options for large streamed outputs.
   struct Options {
-    // Write back and drop written pages from the page cache as the file
-    // grows, so a dump of many GB does not evict the server's cache.
+    // Write the file out as it grows and keep none of it in the page cache,
+    // so a dump of many GB does not evict the server's cache: past the cache
+    // (DirectOutput) where the file system allows it, else through it with
+    // write-back started and finished pages dropped every 8 MiB.
     bool drop_cache = false;
     // The committed file's mode (0600: backups are private).
     unsigned mode = 0600;
@@ -69,6 +72,7 @@ private:
   std::uint64_t m_size = 0;
   std::uint64_t m_synced = 0;  // bytes written back and dropped from the cache
   std::uint64_t m_started = 0; // bytes whose write-back was started
+  std::optional<DirectOutput> m_direct;
   bool m_committed = false;
 };
 
