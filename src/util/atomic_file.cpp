@@ -82,18 +82,13 @@ void AtomicFile::discard() noexcept {
 }
 
 SysResult<void> AtomicFile::write(const void* data, std::size_t size) {
-  if (m_direct) {
-    if (!m_direct->write(data, size)) {
-      return std::unexpected(sys_error("write", m_temp.string()));
-    }
-    m_size += size;
-    return {};
-  }
-  if (!write_all(m_fd.get(), data, size)) {
+  const bool written =
+      m_direct ? m_direct->write(data, size) : write_all(m_fd.get(), data, size);
+  if (!written) {
     return std::unexpected(sys_error("write", m_temp.string()));
   }
   m_size += size;
-  if (m_options.drop_cache && m_size - m_started >= k_writeback_chunk) {
+  if (!m_direct && m_options.drop_cache && m_size - m_started >= k_writeback_chunk) {
     writeback(false);
   }
   return {};

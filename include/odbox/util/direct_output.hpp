@@ -17,7 +17,7 @@ public:
   static constexpr std::size_t k_block = 4U << 20U; // a multiple of any block size
 
   // Puts `fd` (open for writing, at offset 0) in O_DIRECT mode; nullopt where
-  // the file system refuses it (tmpfs, some FUSE mounts).
+  // the file system refuses it (tmpfs before Linux 6.6, some FUSE mounts).
   static std::optional<DirectOutput> enable(int fd) noexcept;
 
   // Stages `data` and writes every block that is full. The space of each
